@@ -1,0 +1,154 @@
+# Makefile -- the one build file: libsock, the sock program, examples, tests
+
+VERSION := 0.1.0
+ABI := 0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+BUILD ?= build
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wvla -Wundef
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+# io_uring engine: built when liburing is found (URING=0 leaves it out).
+URING ?= $(shell pkg-config --exists liburing 2>/dev/null && echo 1 || echo 0)
+ifeq ($(URING),1)
+URING_CFLAGS := -DSOCK_HAVE_URING $(shell pkg-config --cflags liburing)
+URING_LIBS := $(shell pkg-config --libs liburing)
+URING_PC := liburing
+endif
+
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude $(URING_CFLAGS) $(CPPFLAGS)
+CFLAGS_ALL := -std=gnu11 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
+	-MMD -MP
+LIBS := $(URING_LIBS) -lpthread
+
+LIB_SRC := $(wildcard src/*.c)
+SVC_SRC := $(wildcard services/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+EX_SRC := $(wildcard examples/*.c)
+TEST_SRC := $(wildcard tests/*_test.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+SVC_OBJ := $(SVC_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+EXAMPLES := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+STATIC := $(BUILD)/libsock.a
+SHARED := $(BUILD)/libsock.so.$(VERSION)
+SONAME := libsock.so.$(ABI)
+PC := $(BUILD)/libsock.pc
+SOCK := $(BUILD)/sock
+
+.PHONY: all lib examples tests test asan valgrind check-format format \
+	install uninstall run deps clean bench
+
+all: lib $(SOCK) examples
+
+lib: $(STATIC) $(SHARED) $(PC)
+
+examples: $(EXAMPLES)
+
+tests: all $(TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(CFLAGS) \
+		$(LDFLAGS) -o $@ $^ $(LIBS)
+	ln -sf libsock.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libsock.so.$(VERSION) $(BUILD)/libsock.so
+
+$(PC): libsock.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@REQUIRES@|$(URING_PC)|' $< > $@
+
+# The program links the library statically: it runs from the build tree.
+$(SOCK): $(CLI_OBJ) $(SVC_OBJ) $(STATIC)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SVC_OBJ) $(STATIC) $(LIBS)
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+# Tests may reach into the library's internals and the services.
+$(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC) $(SVC_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -Isrc -Iservices $(CFLAGS_ALL) $(LDFLAGS) -o $@ \
+		$< $(SVC_OBJ) $(STATIC) $(LIBS)
+
+# Set up a fresh machine (packages, when root), build, run every test.
+test: deps tests
+	tests/run.sh $(BUILD)
+
+deps:
+	@scripts/deps.sh
+
+asan:
+	$(MAKE) BUILD=build/asan URING=$(URING) \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind: tests
+	VALGRIND=1 tests/run.sh $(BUILD)
+
+FORMAT_SRC = $(wildcard include/*.h include/sock/*.h src/*.[ch] \
+	services/*.[ch] cli/*.[ch] examples/*.c tests/*.[ch] bench/*.c)
+
+check-format:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/sock $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(SOCK) $(DESTDIR)$(BINDIR)/sock
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libsock.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsock.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libsock.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsock.so
+	install -m 644 include/sock.h $(DESTDIR)$(INCLUDEDIR)/sock.h
+	for h in $(wildcard include/sock/*.h); do \
+		install -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/sock/; done
+	install -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/libsock.pc
+	install -m 644 docs/man/sock.1 $(DESTDIR)$(MANDIR)/man1/sock.1
+	install -m 644 docs/man/libsock.3 $(DESTDIR)$(MANDIR)/man3/libsock.3
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sock $(DESTDIR)$(LIBDIR)/libsock.* \
+		$(DESTDIR)$(INCLUDEDIR)/sock.h $(DESTDIR)$(PKGCONFIGDIR)/libsock.pc \
+		$(DESTDIR)$(MANDIR)/man1/sock.1 $(DESTDIR)$(MANDIR)/man3/libsock.3
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/sock
+
+# The main job: every service on its default address, until Ctrl-C.
+run: deps all
+	$(SOCK) serve
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/examples -name '*.d' 2>/dev/null)

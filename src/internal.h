@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* internal.h -- declarations shared by the library's files, not installed */
+
+#ifndef SOCK_INTERNAL_H
+#define SOCK_INTERNAL_H
+
+#include <sock.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+
+#define SOCK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Hide a symbol from the shared library even where a header exports it. */
+#define SOCK_INTERNAL __attribute__((visibility("hidden")))
+
+/*
+ * Deadlines are absolute CLOCK_MONOTONIC times in nanoseconds.  One is
+ * computed per public call from the caller's timeout and shared by every
+ * wait inside it.  SOCK__NEVER never passes; SOCK__NOW means "do not wait".
+ */
+#define SOCK__NEVER INT64_MAX
+#define SOCK__NOW 0
+
+/* Now on CLOCK_MONOTONIC, in nanoseconds. */
+int64_t sock__now_ns(void);
+
+/* The deadline for timeout_ms (SOCK_FOREVER, 0, or n ms from now). */
+int64_t sock__deadline(int timeout_ms);
+
+/* Milliseconds left until deadline, rounded up, for poll(): -1 for
+ * SOCK__NEVER, 0 once passed. */
+int sock__remaining_ms(int64_t deadline);
+
+/*
+ * Wait until fd is ready for events (POLLIN, POLLOUT) or deadline passes.
+ * Returns 0 when ready (or when poll reports an error or hang-up, which
+ * the caller's next call will report), -EAGAIN for a SOCK__NOW deadline,
+ * -ETIMEDOUT once deadline passed, or -errno.  EINTR is retried.
+ */
+int sock__wait(int fd, short events, int64_t deadline);
+
+/* Set s to the open socket fd with the given properties, blocking mode. */
+void sock__adopt(struct sock *s, int fd, int family, int type, int protocol);
+
+/* Make s the closed socket. */
+void sock__clear(struct sock *s);
+
+/* Map a getaddrinfo()/getnameinfo() EAI_* code (with errno for
+ * EAI_SYSTEM) to this library's codes. */
+int sock__gai_error(int eai, int saved_errno);
+
+/*
+ * Split "host:port" address text of len bytes into host and port, each
+ * NUL-terminated in its buffer; brackets around an IPv6 host are removed.
+ * Returns 0, or SOCK_EBADADDR.  Text that is not of the host:port kind
+ * (a Unix or packet address) is SOCK_EBADADDR too.
+ */
+int sock__split_hostport(const char *text, size_t len, char *host,
+			 size_t hostsize, char *port, size_t portsize);
+
+/* True when text is a Unix or packet address rather than host:port. */
+bool sock__addr_is_local_text(const char *text);
+
+/*
+ * Resolve address text for socket type and family (AF_UNSPEC for any) with
+ * AI_* flags into at most max addresses, within deadline.  Unix and packet
+ * text and numeric hosts are parsed without a lookup.  Returns the count
+ * (>= 1), or a negative code.
+ */
+ssize_t sock__resolve(const char *text, int family, int type, int flags,
+		      struct sock_addrinfo *out, size_t max, int64_t deadline);
+
+#endif /* SOCK_INTERNAL_H */
