@@ -47,6 +47,10 @@ void sock__adopt(struct sock *s, int fd, int family, int type, int protocol);
 /* Make s the closed socket. */
 void sock__clear(struct sock *s);
 
+/* Connect s to addr, waiting no later than deadline. */
+int sock__connect_deadline(struct sock *s, const struct sock_addr *addr,
+			   int64_t deadline);
+
 /* Map a getaddrinfo()/getnameinfo() EAI_* code (with errno for
  * EAI_SYSTEM) to this library's codes. */
 int sock__gai_error(int eai, int saved_errno);
