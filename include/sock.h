@@ -19,8 +19,10 @@
  *  - Time.  A timeout is in milliseconds with Python's meanings:
  *    SOCK_FOREVER (-1) waits as long as it takes, 0 never waits (the call
  *    returns -EAGAIN instead of blocking), n > 0 bounds the WHOLE call --
- *    every retry, partial send and resolved address included -- after which
- *    it returns -ETIMEDOUT.  EINTR is retried inside.
+ *    every retry, partial send, name lookup and resolved address included
+ *    -- after which it returns -ETIMEDOUT.  EINTR is retried inside.  A
+ *    timeout of 0 applies to socket operations, not to the name lookup:
+ *    a host name is then looked up without a bound, as with SOCK_FOREVER.
  *
  *  - Descriptors are non-blocking and close-on-exec from birth; blocking
  *    calls wait with poll(2).  Sends use MSG_NOSIGNAL.  A zero-length
@@ -226,7 +228,8 @@ bool sock_addr_unmap(struct sock_addr *addr);
  * Resolve "host:port" text (the grammar above, with names allowed) into the
  * first address the resolver gives for a socket of type (SOCK_STREAM,
  * SOCK_DGRAM, or 0 for any).  Numeric text is parsed without a lookup.
- * timeout_ms bounds the lookup.  Returns 0, a resolver code
+ * timeout_ms bounds the lookup (0 does not: a name is then looked up
+ * without a bound, as with SOCK_FOREVER).  Returns 0, a resolver code
  * (SOCK_ENONAME ...), SOCK_EBADADDR, or -ETIMEDOUT.
  */
 int sock_resolve(struct sock_addr *addr, const char *text, int type,
@@ -301,8 +304,8 @@ int sock_getfqdn(const char *name, char *buf, size_t size) SOCK_WUR;
 int sock_gethostbyname(const char *name, int family, char *buf,
 		       size_t size) SOCK_WUR;
 
-/* Python's gethostbyname_ex(), for family AF_INET, AF_INET6 or AF_UNSPEC.
- * Returns 0 or a resolver code. */
+/* Python's gethostbyname_ex(), for family AF_INET, AF_INET6 or AF_UNSPEC
+ * (both merged: IPv4 addresses first).  Returns 0 or a resolver code. */
 int sock_gethostbyname_ex(const char *name, int family,
 			  struct sock_hostent *out) SOCK_WUR;
 

@@ -3,16 +3,284 @@
 
 #include "internal.h"
 
-/* Interim: numeric text only, until the resolver lands. */
-ssize_t sock__resolve(const char *text, int family, int type, int flags,
-		      struct sock_addrinfo *out, size_t max, int64_t deadline)
+#include <ctype.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+/* The longest port text kept: service names are short (NI_MAXSERV). */
+#define SERV_MAX NI_MAXSERV
+/*
+ * The gethostby*_r() answers live in a caller buffer: start at 1 KiB and
+ * double on ERANGE, up to 1 MiB (a hosts entry with thousands of aliases).
+ */
+#define HOST_BUF_START 1024
+#define HOST_BUF_MAX (1024 * 1024)
+/*
+ * The services and protocols answers: one line of /etc/services or
+ * /etc/protocols with its aliases, which 4 KiB holds many times over.
+ */
+#define ENT_BUF 4096
+
+/* Copy text into buf of size bytes; false (buf empty) if it does not fit. */
+static bool copy_text(char *buf, size_t size, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len >= size) {
+		if (size)
+			buf[0] = '\0';
+		return false;
+	}
+	memmove(buf, text, len + 1);
+	return true;
+}
+
+/* True when every character of text is in set. */
+static bool is_all(const char *text, const char *set)
+{
+	return text[strspn(text, set)] == '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* getaddrinfo() within a deadline                                     */
+/* ------------------------------------------------------------------ */
+
+static ssize_t copy_results(const struct addrinfo *res,
+			    struct sock_addrinfo *out, size_t max)
+{
+	const struct addrinfo *ai;
+	size_t n = 0;
+
+	for (ai = res; ai && n < max; ai = ai->ai_next) {
+		if (sock_addr_from_sockaddr(&out[n].addr, ai->ai_addr,
+					    ai->ai_addrlen))
+			continue;
+		out[n].family = ai->ai_family;
+		out[n].type = ai->ai_socktype;
+		out[n].protocol = ai->ai_protocol;
+		n++;
+	}
+	return n ? (ssize_t)n : SOCK_ERESOLVE;
+}
+
+/* getaddrinfo() in the calling thread, as long as it takes. */
+static ssize_t lookup_sync(const char *host, const char *serv,
+			   const struct addrinfo *hints,
+			   struct sock_addrinfo *out, size_t max)
+{
+	struct addrinfo *res = NULL;
+	ssize_t n;
+	int eai;
+
+	eai = getaddrinfo(host, serv, hints, &res);
+	if (eai)
+		return sock__gai_error(eai, errno);
+	n = copy_results(res, out, max);
+	freeaddrinfo(res);
+	return n;
+}
+
+/*
+ * A lookup handed to a worker thread.  The caller may give up at its
+ * deadline while getaddrinfo() goes on, so the request belongs to both:
+ * each side drops its reference when done with it and the last one frees
+ * it.  The eventfd is closed only then, so the worker never writes to a
+ * descriptor number the program has meanwhile reused.
+ */
+struct lookup {
+	atomic_int refs;
+	atomic_bool done;
+	int efd;
+	int eai;
+	int saved_errno;
+	struct addrinfo hints;
+	struct addrinfo *res;
+	const char *host;
+	const char *serv;
+	char names[];
+};
+
+static void lookup_put(struct lookup *l)
+{
+	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (l->res)
+		freeaddrinfo(l->res);
+	close(l->efd);
+	free(l);
+}
+
+static void *lookup_run(void *arg)
+{
+	struct lookup *l = arg;
+	uint64_t one = 1;
+	ssize_t n;
+
+	l->eai = getaddrinfo(l->host, l->serv, &l->hints, &l->res);
+	l->saved_errno = errno;
+	atomic_store_explicit(&l->done, true, memory_order_release);
+	/* Adding 1 to an eventfd fails only when its counter would overflow,
+	 * which one write cannot do. */
+	n = write(l->efd, &one, sizeof(one));
+	(void)n;
+	lookup_put(l);
+	return NULL;
+}
+
+/* A request for host (not NULL) and serv, with its own copy of both. */
+static struct lookup *lookup_new(const char *host, const char *serv,
+				 const struct addrinfo *hints)
+{
+	size_t hlen = strlen(host) + 1, slen = serv ? strlen(serv) + 1 : 0;
+	struct lookup *l;
+
+	l = calloc(1, sizeof(*l) + hlen + slen);
+	if (!l)
+		return NULL;
+	l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->efd < 0) {
+		free(l);
+		return NULL;
+	}
+	atomic_init(&l->refs, 2);
+	atomic_init(&l->done, false);
+	l->hints = *hints;
+	memcpy(l->names, host, hlen);
+	l->host = l->names;
+	if (serv) {
+		memcpy(l->names + hlen, serv, slen);
+		l->serv = l->names + hlen;
+	}
+	return l;
+}
+
+/*
+ * Start the worker, detached, with every signal blocked: signals belong to
+ * the program's own threads.  When no thread can be had (a thread limit),
+ * the lookup runs here instead, unbounded, rather than fail.
+ */
+static void lookup_start(struct lookup *l)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t tid;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_attr_init(&attr);
+	if (!rc) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&tid, &attr, lookup_run, l);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		lookup_run(l);
+}
+
+/*
+ * getaddrinfo() has no timeout, so it runs in a worker thread while this
+ * one waits for it no later than deadline.  On timeout the request is
+ * abandoned to the worker, which frees it when getaddrinfo() returns.
+ */
+static ssize_t lookup_async(const char *host, const char *serv,
+			    const struct addrinfo *hints,
+			    struct sock_addrinfo *out, size_t max,
+			    int64_t deadline)
+{
+	struct lookup *l;
+	ssize_t n;
+
+	if (sock__remaining_ms(deadline) == 0)
+		return -ETIMEDOUT;
+	l = lookup_new(host, serv, hints);
+	if (!l)
+		return lookup_sync(host, serv, hints, out, max);
+	lookup_start(l);
+	for (;;) {
+		if (atomic_load_explicit(&l->done, memory_order_acquire)) {
+			n = l->eai ? sock__gai_error(l->eai, l->saved_errno)
+				   : copy_results(l->res, out, max);
+			break;
+		}
+		n = sock__wait(l->efd, POLLIN, deadline);
+		if (n)
+			break;
+	}
+	lookup_put(l);
+	return n;
+}
+
+/*
+ * getaddrinfo() within deadline.  A numeric host is tried first, which
+ * needs no lookup; only a name waits for the resolver in a worker.  A
+ * deadline of SOCK__NOW cannot be met by any lookup, so it means "no
+ * bound" here: timeout 0 is about the socket, not the name.
+ */
+static ssize_t lookup(const char *host, const char *serv,
+		      const struct addrinfo *hints, struct sock_addrinfo *out,
+		      size_t max, int64_t deadline)
+{
+	struct addrinfo numeric = *hints;
+	ssize_t n;
+
+	numeric.ai_flags |= AI_NUMERICHOST;
+	n = lookup_sync(host, serv, &numeric, out, max);
+	if (n != SOCK_ENONAME || !host || (hints->ai_flags & AI_NUMERICHOST))
+		return n;
+	if (deadline == SOCK__NEVER || deadline == SOCK__NOW)
+		return lookup_sync(host, serv, hints, out, max);
+	return lookup_async(host, serv, hints, out, max, deadline);
+}
+
+/* ------------------------------------------------------------------ */
+/* Address text                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Host text that can only be meant as a numeric address (an IPv6 address,
+ * digits and dots): it is never sent to the resolver.
+ */
+static bool host_is_numeric_form(const char *host)
+{
+	return strchr(host, ':') || is_all(host, "0123456789.");
+}
+
+/* Why numeric host text did not parse: an unknown scope, or bad text. */
+static int numeric_host_error(const char *host)
+{
+	const char *scope = strchr(host, '%');
+
+	if (scope && strchr(host, ':') && !is_all(scope + 1, "0123456789") &&
+	    !if_nametoindex(scope + 1))
+		return -ENODEV;
+	return SOCK_EBADADDR;
+}
+
+/* Port text: a number up to 65535 (*numeric set), or a service name. */
+static int check_port(const char *text, bool *numeric)
+{
+	*numeric = is_all(text, "0123456789");
+	if (*numeric)
+		return strlen(text) <= 5 && strtoul(text, NULL, 10) <= 65535
+			       ? 0
+			       : SOCK_EBADADDR;
+	return isalpha((unsigned char)text[0]) ? 0 : SOCK_EBADADDR;
+}
+
+static ssize_t resolve_local(const char *text, int family, int type,
+			     struct sock_addrinfo *out)
 {
 	int err;
 
-	(void)flags;
-	(void)deadline;
-	if (max == 0)
-		return -EINVAL;
 	err = sock_addr_parse(&out->addr, text);
 	if (err)
 		return err;
@@ -22,4 +290,450 @@ ssize_t sock__resolve(const char *text, int family, int type, int flags,
 	out->type = type;
 	out->protocol = 0;
 	return 1;
+}
+
+/*
+ * getaddrinfo() knows stream, datagram and raw sockets only; other types
+ * (SEQPACKET) are looked up as streams and given back with protocol 0.
+ */
+static bool type_is_known(int type)
+{
+	return type == 0 || type == SOCK_STREAM || type == SOCK_DGRAM ||
+	       type == SOCK_RAW;
+}
+
+static ssize_t resolve_inet(const char *text, int family, int type, int flags,
+			    struct sock_addrinfo *out, size_t max,
+			    int64_t deadline)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_flags = flags };
+	char host[NI_MAXHOST], port[SERV_MAX];
+	bool numeric_port;
+	ssize_t n, i;
+	int err;
+
+	err = sock__split_hostport(text, strlen(text), host, sizeof(host), port,
+				   sizeof(port));
+	if (!err)
+		err = check_port(port, &numeric_port);
+	if (err)
+		return err;
+	if (host[0] == '\0')
+		strcpy(host, family == AF_INET6 ? "::" : "0.0.0.0");
+	if (host_is_numeric_form(host))
+		hints.ai_flags |= AI_NUMERICHOST;
+	hints.ai_socktype = type_is_known(type) ? type : SOCK_STREAM;
+	/* A port number is set afterwards rather than looked up: raw
+	 * sockets have no services, and getaddrinfo() would take 65536. */
+	n = lookup(host, numeric_port ? NULL : port, &hints, out, max,
+		   deadline);
+	if (n == SOCK_ENONAME && (hints.ai_flags & AI_NUMERICHOST))
+		return numeric_host_error(host);
+	for (i = 0; i < n; i++) {
+		if (numeric_port &&
+		    sock_addr_set_port(&out[i].addr, atoi(port)) < 0)
+			return SOCK_ERESOLVE;
+		if (!type_is_known(type)) {
+			out[i].type = type;
+			out[i].protocol = 0;
+		}
+	}
+	return n;
+}
+
+ssize_t sock__resolve(const char *text, int family, int type, int flags,
+		      struct sock_addrinfo *out, size_t max, int64_t deadline)
+{
+	if (max == 0)
+		return -EINVAL;
+	if (sock__addr_is_local_text(text))
+		return resolve_local(text, family, type, out);
+	return resolve_inet(text, family, type, flags, out, max, deadline);
+}
+
+int sock_resolve(struct sock_addr *addr, const char *text, int type,
+		 int timeout_ms)
+{
+	struct sock_addrinfo ai;
+	ssize_t n;
+
+	memset(addr, 0, sizeof(*addr));
+	n = sock__resolve(text, AF_UNSPEC, type, 0, &ai, 1,
+			  sock__deadline(timeout_ms));
+	if (n < 0)
+		return (int)n;
+	*addr = ai.addr;
+	return 0;
+}
+
+ssize_t sock_getaddrinfo(const char *host, const char *service, int family,
+			 int type, int flags, struct sock_addrinfo *out,
+			 size_t max, int timeout_ms)
+{
+	struct addrinfo hints = {
+		.ai_family = family,
+		.ai_socktype = type,
+		.ai_flags = flags,
+	};
+
+	if (max == 0)
+		return -EINVAL;
+	return lookup(host, service, &hints, out, max,
+		      sock__deadline(timeout_ms));
+}
+
+static socklen_t clamp_len(size_t size)
+{
+	return size < UINT32_MAX ? (socklen_t)size : UINT32_MAX;
+}
+
+int sock_getnameinfo(const struct sock_addr *addr, int flags, char *host,
+		     size_t hostsize, char *serv, size_t servsize)
+{
+	int eai;
+
+	eai = getnameinfo(&addr->u.sa, addr->len, host,
+			  host ? clamp_len(hostsize) : 0, serv,
+			  serv ? clamp_len(servsize) : 0, flags);
+	return sock__gai_error(eai, errno);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host names                                                          */
+/* ------------------------------------------------------------------ */
+
+int sock_gethostname(char *buf, size_t size)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return -errno;
+	return copy_text(buf, size, u.nodename) ? 0 : -ENAMETOOLONG;
+}
+
+int sock_sethostname(const char *name)
+{
+	if (sethostname(name, strlen(name)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The h_errno of a failed gethostby*_r() (ret: its return value). */
+static int herror_code(int herr, int ret)
+{
+	switch (herr) {
+	case HOST_NOT_FOUND:
+		return SOCK_ENONAME;
+	case TRY_AGAIN:
+		return SOCK_ETRYAGAIN;
+	case NO_RECOVERY:
+		return SOCK_ENORECOVERY;
+	case NO_DATA:
+		return SOCK_ENODATA;
+	case NETDB_INTERNAL:
+		return ret > 0 ? -ret : SOCK_ERESOLVE;
+	}
+	return SOCK_ERESOLVE;
+}
+
+static void hostent_add_alias(struct sock_hostent *out, const char *alias)
+{
+	size_t i;
+
+	for (i = 0; i < out->naliases; i++)
+		if (strcmp(out->aliases[i], alias) == 0)
+			return;
+	if (out->naliases < SOCK_HOSTENT_MAX &&
+	    copy_text(out->aliases[out->naliases], SOCK_HOSTNAME_MAX, alias))
+		out->naliases++;
+}
+
+static void hostent_add_addr(struct sock_hostent *out, int family,
+			     const void *bin)
+{
+	struct sock_addr a = { 0 };
+	size_t i;
+
+	if (family == AF_INET) {
+		a.u.in.sin_family = AF_INET;
+		memcpy(&a.u.in.sin_addr, bin, sizeof(a.u.in.sin_addr));
+		a.len = sizeof(a.u.in);
+	} else if (family == AF_INET6) {
+		a.u.in6.sin6_family = AF_INET6;
+		memcpy(&a.u.in6.sin6_addr, bin, sizeof(a.u.in6.sin6_addr));
+		a.len = sizeof(a.u.in6);
+	} else {
+		return;
+	}
+	for (i = 0; i < out->naddrs; i++)
+		if (sock_addr_is_equal(&out->addrs[i], &a))
+			return;
+	if (out->naddrs < SOCK_HOSTENT_MAX)
+		out->addrs[out->naddrs++] = a;
+}
+
+/* Merge he into out: the first name found, then aliases and addresses
+ * not yet there. */
+static void hostent_add(struct sock_hostent *out, const struct hostent *he)
+{
+	size_t i;
+
+	if (!out->name[0])
+		copy_text(out->name, sizeof(out->name), he->h_name);
+	for (i = 0; he->h_aliases && he->h_aliases[i]; i++)
+		hostent_add_alias(out, he->h_aliases[i]);
+	for (i = 0; he->h_addr_list && he->h_addr_list[i]; i++)
+		hostent_add_addr(out, he->h_addrtype, he->h_addr_list[i]);
+}
+
+/* One gethostby*_r() question: by name, or by a binary address. */
+struct host_query {
+	const char *name;
+	const void *addr;
+	socklen_t len;
+	int family;
+};
+
+/* Ask q with the reentrant call, its buffer growing on ERANGE, and merge
+ * the answer into out. */
+static int host_query(const struct host_query *q, struct sock_hostent *out)
+{
+	size_t size = HOST_BUF_START;
+	struct hostent he, *res = NULL;
+	char *buf = NULL, *bigger;
+	int ret, herr = 0;
+
+	for (;;) {
+		bigger = realloc(buf, size);
+		if (!bigger) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = bigger;
+		if (q->name)
+			ret = gethostbyname2_r(q->name, q->family, &he, buf,
+					       size, &res, &herr);
+		else
+			ret = gethostbyaddr_r(q->addr, q->len, q->family, &he,
+					      buf, size, &res, &herr);
+		if (ret != ERANGE || size >= HOST_BUF_MAX)
+			break;
+		size *= 2;
+	}
+	if (res)
+		hostent_add(out, res);
+	free(buf);
+	return res ? 0 : herror_code(herr, ret);
+}
+
+int sock_gethostbyname_ex(const char *name, int family,
+			  struct sock_hostent *out)
+{
+	struct host_query q = { .name = name, .family = family };
+	int err4, err6;
+
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET || family == AF_INET6)
+		return host_query(&q, out);
+	if (family != AF_UNSPEC)
+		return -EAFNOSUPPORT;
+	q.family = AF_INET;
+	err4 = host_query(&q, out);
+	q.family = AF_INET6;
+	err6 = host_query(&q, out);
+	return err4 && err6 ? err4 : 0;
+}
+
+int sock_gethostbyname(const char *name, int family, char *buf, size_t size)
+{
+	struct addrinfo hints = { .ai_family = family,
+				  .ai_socktype = SOCK_STREAM };
+	struct sock_addrinfo ai;
+	ssize_t n;
+
+	n = lookup(name, NULL, &hints, &ai, 1, SOCK__NEVER);
+	if (n < 0)
+		return (int)n;
+	return sock_getnameinfo(&ai.addr, NI_NUMERICHOST, buf, size, NULL, 0);
+}
+
+int sock_gethostbyaddr(const char *addr, struct sock_hostent *out)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct host_query q = { 0 };
+	struct sock_addrinfo ai;
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	n = lookup(addr, NULL, &hints, &ai, 1, SOCK__NEVER);
+	if (n < 0)
+		return (int)n;
+	q.family = ai.family;
+	if (q.family == AF_INET) {
+		q.addr = &ai.addr.u.in.sin_addr;
+		q.len = sizeof(ai.addr.u.in.sin_addr);
+	} else {
+		q.addr = &ai.addr.u.in6.sin6_addr;
+		q.len = sizeof(ai.addr.u.in6.sin6_addr);
+	}
+	return host_query(&q, out);
+}
+
+/* As Python: the first of the canonical name and its aliases to hold a
+ * dot, else the canonical name; the name itself if nothing is known. */
+int sock_getfqdn(const char *name, char *buf, size_t size)
+{
+	char self[SOCK_HOSTNAME_MAX];
+	struct sock_hostent he;
+	const char *best;
+	size_t i;
+	int err;
+
+	if (!name || !name[0] || strcmp(name, "0.0.0.0") == 0 ||
+	    strcmp(name, "::") == 0) {
+		err = sock_gethostname(self, sizeof(self));
+		if (err)
+			return err;
+		name = self;
+	}
+	if (sock_gethostbyaddr(name, &he) != 0)
+		return copy_text(buf, size, name) ? 0 : -ENAMETOOLONG;
+	best = he.name;
+	for (i = 0; !strchr(best, '.') && i < he.naliases; i++) {
+		if (strchr(he.aliases[i], '.')) {
+			best = he.aliases[i];
+			break;
+		}
+	}
+	return copy_text(buf, size, best) ? 0 : -ENAMETOOLONG;
+}
+
+/* ------------------------------------------------------------------ */
+/* Services, protocols, address text, interfaces                       */
+/* ------------------------------------------------------------------ */
+
+int sock_getservbyname(const char *name, const char *proto)
+{
+	struct servent se, *res = NULL;
+	char buf[ENT_BUF];
+
+	if (getservbyname_r(name, proto, &se, buf, sizeof(buf), &res) || !res)
+		return SOCK_ENONAME;
+	return ntohs((uint16_t)se.s_port);
+}
+
+int sock_getservbyport(int port, const char *proto, char *buf, size_t size)
+{
+	struct servent se, *res = NULL;
+	char tmp[ENT_BUF];
+
+	if (port < 0 || port > 65535)
+		return -EINVAL;
+	if (getservbyport_r(htons((uint16_t)port), proto, &se, tmp, sizeof(tmp),
+			    &res) ||
+	    !res)
+		return SOCK_ENONAME;
+	return copy_text(buf, size, se.s_name) ? 0 : -ENAMETOOLONG;
+}
+
+int sock_getprotobyname(const char *name)
+{
+	struct protoent pe, *res = NULL;
+	char buf[ENT_BUF];
+
+	if (getprotobyname_r(name, &pe, buf, sizeof(buf), &res) || !res)
+		return SOCK_ENONAME;
+	return pe.p_proto;
+}
+
+int sock_inet_pton(int family, const char *text, void *out)
+{
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	return inet_pton(family, text, out) == 1 ? 0 : SOCK_EBADADDR;
+}
+
+int sock_inet_ntop(int family, const void *in, char *buf, size_t size)
+{
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (!inet_ntop(family, in, buf, clamp_len(size)))
+		return -errno;
+	return (int)strlen(buf);
+}
+
+/* inet_aton() stops at white space and ignores whatever follows it; the
+ * text here must be the address and nothing else. */
+int sock_inet_aton(const char *text, struct in_addr *out)
+{
+	if (!text[0] || text[strcspn(text, " \t\n\v\f\r")] != '\0')
+		return SOCK_EBADADDR;
+	return inet_aton(text, out) ? 0 : SOCK_EBADADDR;
+}
+
+int sock_inet_ntoa(struct in_addr in, char *buf, size_t size)
+{
+	return sock_inet_ntop(AF_INET, &in, buf, size);
+}
+
+int sock_if_nametoindex(const char *name)
+{
+	unsigned int index = if_nametoindex(name);
+
+	return index && index <= INT_MAX ? (int)index : -ENODEV;
+}
+
+int sock_if_indextoname(unsigned int index, char *buf, size_t size)
+{
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(index, name))
+		return -errno;
+	return copy_text(buf, size, name) ? 0 : -ENOSPC;
+}
+
+int sock_if_nameindex(struct sock_ifname *out, size_t max)
+{
+	struct if_nameindex *list, *p;
+	size_t n = 0;
+
+	list = if_nameindex();
+	if (!list)
+		return -errno;
+	for (p = list; p->if_index; p++, n++) {
+		if (n >= max)
+			continue;
+		out[n].index = p->if_index;
+		copy_text(out[n].name, sizeof(out[n].name), p->if_name);
+	}
+	if_freenameindex(list);
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+bool sock_has_ipv6(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	bool ok;
+	int fd;
+
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+bool sock_has_dualstack_ipv6(void)
+{
+	int fd, off = 0;
+	bool ok;
+
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) == 0;
+	close(fd);
+	return ok;
 }
