@@ -285,7 +285,7 @@ static void recv_of_closed_stream_is_zero(void)
 static void recv_on_closed_socket_is_ebadf(void)
 {
 	struct sock s = SOCK_CLOSED;
-	char buf[4];
+	char buf[4] = "abc";
 
 	CHECK_ERR(sock_recv(&s, buf, sizeof(buf), 0), -EBADF);
 	CHECK_ERR(sock_send(&s, buf, sizeof(buf), 0), -EBADF);
