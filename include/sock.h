@@ -655,8 +655,9 @@ ssize_t sock_sendmsg(struct sock *s, const struct msghdr *msg,
 /*
  * Python's sendfile(): send count bytes (0: up to end of file) of file
  * descriptor fd, starting at offset, with sendfile(2) and the socket's one
- * timeout.  Returns 0 or a negative code; *sent (may be NULL) receives the
- * bytes that went out, also on failure.
+ * timeout; a file that ends first ends the call early, with success.
+ * fd's own file offset does not move.  Returns 0 or a negative code; *sent
+ * (may be NULL) receives the bytes that went out, also on failure.
  */
 int sock_sendfile(struct sock *s, int fd, off_t offset, size_t count,
 		  size_t *sent) SOCK_WUR;
@@ -709,7 +710,11 @@ int sock_recv_exact(struct sock *s, void *buf, size_t len,
  * the line is consumed, so other receives can follow.  Returns the line's
  * length (without the NUL); a final line without '\n' is returned as is
  * when the stream ends; 0 means end of stream; -EMSGSIZE means size - 1
- * bytes arrived without a '\n' (they are left unread).
+ * bytes arrived without a '\n' (they are left unread).  A stream that fails
+ * mid-line returns the error and leaves the partial line unread.  The
+ * line waits in the kernel until its '\n' comes, so size - 1 should not
+ * exceed what the socket's receive queue holds: a longer line stalls there
+ * until the timeout passes.
  */
 ssize_t sock_recv_line(struct sock *s, char *buf, size_t size) SOCK_WUR;
 
@@ -734,9 +739,10 @@ ssize_t sock_recv_fds(struct sock *s, void *buf, size_t len, int *fds,
 
 /*
  * Python's makefile(): a stdio stream on a duplicate of s, so the stream
- * and s are closed independently.  mode is "r", "w" or "r+"; reads and
- * writes obey s's timeout at the time of the call (a timeout surfaces as a
- * stream error, with errno ETIMEDOUT).  Returns 0 and *out (close it with
+ * and s are closed independently.  mode is "r", "w" or "r+" (also "rb",
+ * "wb", "r+b", and Python's "rw" for "r+"); reads and writes obey the
+ * timeout s had when the stream was made (a timeout surfaces as a stream
+ * error, with errno ETIMEDOUT).  Returns 0 and *out (close it with
  * fclose), -EINVAL for a bad mode, or -errno.
  */
 int sock_makefile(const struct sock *s, const char *mode, FILE **out) SOCK_WUR;
