@@ -72,7 +72,7 @@ static const char *stream_mode(const char *mode)
 int sock_makefile(const struct sock *s, const char *mode, FILE **out)
 {
 	cookie_io_functions_t io = { .close = stream_close };
-	struct sock *dup;
+	struct sock *copy;
 	const char *m;
 	int err;
 
@@ -85,13 +85,13 @@ int sock_makefile(const struct sock *s, const char *mode, FILE **out)
 		io.read = stream_read;
 	if (m[0] == 'w' || m[1] == '+')
 		io.write = stream_write;
-	dup = malloc(sizeof(*dup));
-	if (!dup)
+	copy = malloc(sizeof(*copy));
+	if (!copy)
 		return -ENOMEM;
-	err = sock_dup(s, dup);
+	err = sock_dup(s, copy);
 	if (err)
 		goto out_free;
-	*out = fopencookie(dup, m, io);
+	*out = fopencookie(copy, m, io);
 	if (!*out) {
 		err = -errno;
 		goto out_close;
@@ -99,9 +99,9 @@ int sock_makefile(const struct sock *s, const char *mode, FILE **out)
 	return 0;
 
 out_close:
-	sock_close(dup);
+	sock_close(copy);
 out_free:
-	free(dup);
+	free(copy);
 	return err;
 }
 
