@@ -599,7 +599,9 @@ enum sock_listen_flag {
 	 * IPv6 sockets are IPv6-only. */
 	SOCK_LISTEN_DUALSTACK = 1 << 1,
 	/* For a Unix path, remove a stale socket file before binding: one no
-	 * one listens on any more.  A live socket still gives -EADDRINUSE. */
+	 * one listens on any more (a connect to it is refused).  A live
+	 * socket still gives -EADDRINUSE; a live stream listener sees that
+	 * probe as a connection that closes at once. */
 	SOCK_LISTEN_UNLINK = 1 << 2,
 };
 
@@ -746,6 +748,8 @@ ssize_t sock_recv_fds(struct sock *s, void *buf, size_t len, int *fds,
  * fclose), -EINVAL for a bad mode, or -errno.
  */
 int sock_makefile(const struct sock *s, const char *mode, FILE **out) SOCK_WUR;
+
+#include <sock/server.h>
 
 #pragma GCC visibility pop
 

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+/* server.h -- libsock's server framework: Python's socketserver for C */
+
+/*
+ * Included by <sock.h>; do not include directly.
+ *
+ * A struct sock_server serves any number of services, each on any number
+ * of listeners: TCP, UDP, Unix stream and Unix datagram, IPv4, IPv6 or
+ * dual-stack.  A service is a struct sock_service naming its handlers, in
+ * one of two kinds:
+ *
+ *  - event handlers (SOCK_MODE_EVENT) run on an event loop: on_open,
+ *    on_data, on_drain, on_close for streams and on_datagram for
+ *    datagrams.  They must not block.  Output is queued per connection
+ *    under a bound; when a peer stops reading, the server stops reading
+ *    from it, and a producer learns to pause from sock_conn_is_full().
+ *
+ *  - a blocking handler, socketserver's handle(), runs in one of its
+ *    modes: inline (one connection at a time, on the loop), a thread per
+ *    connection, a bounded pool of threads, or a forked process per
+ *    connection.  It gets an ordinary struct sock and uses the blocking
+ *    calls of <sock.h>; its socket's timeout is the idle timeout.
+ *
+ * The loops run on an engine: epoll (the default) or io_uring, chosen at
+ * run time; when io_uring is not available the server falls back to epoll
+ * and reports it with a SOCK_EV_ENGINE event.
+ *
+ * Protection is on by default: a cap on concurrent connections (at the
+ * cap, accepting pauses and resumes when a connection closes: nothing is
+ * refused), a cap per source address, idle and total timeouts, descriptor
+ * exhaustion handled without spinning, truncated datagrams dropped and
+ * reported, and for datagram services no answers to privileged source
+ * ports or to the server's own ports, and a per-source rate limit.
+ *
+ * The library never prints: what happens reaches the application through
+ * the on_event hook of struct sock_server_config.
+ */
+
+#ifndef SOCK_SERVER_H
+#define SOCK_SERVER_H
+
+#ifndef SOCK_H
+#error "include <sock.h>, not <sock/server.h>"
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Event loops                                                         */
+/* ------------------------------------------------------------------ */
+
+/* An event loop: timers, signals, descriptor watches.  Opaque. */
+struct sock_loop;
+
+/* How a loop waits for and performs I/O. */
+enum sock_engine {
+	SOCK_ENGINE_DEFAULT = 0, /* epoll, or SOCK_ENGINE from the env */
+	SOCK_ENGINE_EPOLL,	 /* epoll(7), readiness-based */
+	SOCK_ENGINE_URING,	 /* io_uring(7), completion-based */
+};
+
+/*
+ * Create a loop on engine.  SOCK_ENGINE_DEFAULT reads the environment
+ * variable SOCK_ENGINE ("epoll" or "io_uring") and otherwise uses epoll.
+ * If io_uring is asked for but not built in or refused by the kernel, the
+ * loop uses epoll instead: check with sock_loop_engine().  Returns 0 and
+ * *out, or -ENOMEM, -EMFILE or another -errno.
+ */
+int sock_loop_new(struct sock_loop **out, enum sock_engine engine) SOCK_WUR;
+
+/* Free a loop that is not running.  Watches, timers and signals still
+ * registered are dropped (their callbacks are not called).  NULL is a
+ * no-op. */
+void sock_loop_free(struct sock_loop *loop);
+
+/* The engine the loop actually uses. */
+enum sock_engine sock_loop_engine(const struct sock_loop *loop);
+
+/* "epoll" or "io_uring". */
+const char *sock_engine_name(enum sock_engine engine);
+
+/*
+ * Run the loop, calling callbacks as things happen, until sock_loop_stop()
+ * is called.  Returns 0, or -errno if waiting failed.
+ */
+int sock_loop_run(struct sock_loop *loop) SOCK_WUR;
+
+/*
+ * Make sock_loop_run() return as soon as the callback under way (if any)
+ * returns.  Safe from any thread and from a signal handler.
+ */
+void sock_loop_stop(struct sock_loop *loop);
+
+/* The loop's clock: CLOCK_MONOTONIC milliseconds, read once per wake-up. */
+int64_t sock_loop_now_ms(const struct sock_loop *loop);
+
+/*
+ * A timer, in the caller's storage.  The fields are private; prepare one
+ * with sock_timer_init() and keep it alive while it is started.
+ */
+struct sock_timer {
+	int64_t when;
+	int64_t period;
+	size_t slot;
+	void (*cb)(struct sock_timer *timer, void *arg);
+	void *arg;
+};
+
+/* Prepare timer to call cb(timer, arg) when it fires. */
+void sock_timer_init(struct sock_timer *timer,
+		     void (*cb)(struct sock_timer *timer, void *arg),
+		     void *arg);
+
+/*
+ * Start (or restart) timer on loop: it fires after_ms from now, then every
+ * repeat_ms if repeat_ms > 0.  A timer may be started, stopped and
+ * restarted from its own callback.  Returns 0, -EINVAL for negative
+ * times, or -ENOMEM.
+ */
+int sock_timer_start(struct sock_loop *loop, struct sock_timer *timer,
+		     int after_ms, int repeat_ms) SOCK_WUR;
+
+/* Stop timer if it is started; a no-op otherwise. */
+void sock_timer_stop(struct sock_loop *loop, struct sock_timer *timer);
+
+/*
+ * A descriptor watch, in the caller's storage; the fields are private.
+ */
+struct sock_watch {
+	int fd;
+	int events;
+	void (*cb)(struct sock_watch *watch, int revents, void *arg);
+	void *arg;
+	struct sock_loop *loop;
+	uint32_t active;
+};
+
+/*
+ * Call cb(watch, revents, arg) whenever fd is ready for events (POLLIN,
+ * POLLOUT or both; revents may add POLLERR or POLLHUP), until
+ * sock_unwatch().  Level-triggered.  Returns 0 or -errno.
+ */
+int sock_watch(struct sock_loop *loop, struct sock_watch *watch, int fd,
+	       int events,
+	       void (*cb)(struct sock_watch *watch, int revents, void *arg),
+	       void *arg) SOCK_WUR;
+
+/* Stop watching; the callback is not called after this returns. */
+void sock_unwatch(struct sock_watch *watch);
+
+/*
+ * Call cb(loop, signo, arg) from the loop each time signal signo arrives.
+ * The signal is blocked in the calling thread and read with signalfd(2),
+ * so block it in every other thread of the process too (create threads
+ * after this call, or use pthread_sigmask).  One callback per signal per
+ * loop.  Returns 0, -EEXIST, or -errno.
+ */
+int sock_loop_signal(struct sock_loop *loop, int signo,
+		     void (*cb)(struct sock_loop *loop, int signo, void *arg),
+		     void *arg) SOCK_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Services                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A stream connection served by event handlers.  Opaque; owned by the
+ * server. */
+struct sock_conn;
+
+/* A datagram being handled by an event handler.  Opaque; valid only
+ * during the on_datagram call. */
+struct sock_dgram;
+
+/* How a service's handlers run. */
+enum sock_mode {
+	SOCK_MODE_EVENT = 0, /* event handlers on the loop */
+	SOCK_MODE_INLINE,    /* handle() on the loop, one at a time */
+	SOCK_MODE_THREAD,    /* handle() in a new thread per connection */
+	SOCK_MODE_POOL,	     /* handle() in a bounded pool of threads */
+	SOCK_MODE_FORK,	     /* handle() in a new process per connection */
+};
+
+/* Flags of struct sock_service. */
+enum sock_service_flag {
+	/* Serve this service from the first loop only, so event handlers
+	 * that share state (a chat room) never run in two threads at once. */
+	SOCK_SERVICE_ONE_LOOP = 1 << 0,
+};
+
+/*
+ * What a service does.  Usually a static const object; the server keeps
+ * a pointer to it, so it must outlive the server.  Set the handlers of
+ * the mode and transport in use and leave the others NULL.
+ */
+struct sock_service {
+	/* A short name for events and logs ("echo"). */
+	const char *name;
+	enum sock_mode mode;
+	/* SOCK_SERVICE_* flags. */
+	unsigned int flags;
+	/* Passed to blocking handlers; events handlers read it with
+	 * sock_conn_service_data() and sock_dgram_service_data(). */
+	void *data;
+
+	/* --- event handlers, streams (SOCK_MODE_EVENT) --- */
+
+	/* A connection was accepted.  May send, close, set data. */
+	void (*on_open)(struct sock_conn *conn);
+	/* len > 0 bytes arrived.  data is the server's buffer, valid
+	 * until the handler returns. */
+	void (*on_data)(struct sock_conn *conn, const void *data, size_t len);
+	/* All queued output has been sent and more may be: called after
+	 * sock_conn_send() had to queue, once the queue is empty. */
+	void (*on_drain)(struct sock_conn *conn);
+	/* The connection is closing: err is 0 for an orderly end, or why
+	 * (-ECONNRESET, -ETIMEDOUT for a timeout, -ENOBUFS for output
+	 * overflow, -ESHUTDOWN when the server stopped it).  No sends are
+	 * possible any more; free what sock_conn_data() holds. */
+	void (*on_close)(struct sock_conn *conn, int err);
+
+	/* --- event handler, datagrams (SOCK_MODE_EVENT) --- */
+
+	/* A datagram of len bytes (0 allowed) arrived; reply with
+	 * sock_dgram_reply(). */
+	void (*on_datagram)(struct sock_dgram *dgram, const void *data,
+			    size_t len);
+
+	/* --- blocking handlers (the other modes) --- */
+
+	/*
+	 * Serve one connection.  conn is in blocking mode with the idle
+	 * timeout as its timeout; the server closes it when handle returns
+	 * (do not close it yourself; sock_detach() it to keep it).  When
+	 * the server stops, or the total timeout passes, the connection is
+	 * shut down, so blocked calls fail and handle should return.
+	 */
+	void (*handle)(struct sock *conn, const struct sock_addr *peer,
+		       void *data);
+	/*
+	 * Serve one datagram from peer; reply with sock_sendto(sock, ...,
+	 * peer, 0).  sock is shared with other handlers and must not be
+	 * closed.
+	 */
+	void (*handle_datagram)(struct sock *sock, const void *msg, size_t len,
+				const struct sock_addr *peer, void *data);
+};
+
+/* ------------------------------------------------------------------ */
+/* The server                                                          */
+/* ------------------------------------------------------------------ */
+
+/* No limit, for the count and size fields of struct sock_server_config. */
+#define SOCK_UNLIMITED 0xffffffffu
+
+/* What an event reports. */
+enum sock_event_kind {
+	SOCK_EV_LISTEN, /* a listener is ready: addr */
+	SOCK_EV_ACCEPT, /* a connection was accepted: addr is the peer */
+	SOCK_EV_CLOSE,	/* a connection closed: counts, duration, err */
+	SOCK_EV_LIMIT,	/* a protection acted: what says which, err why */
+	SOCK_EV_ERROR,	/* a call failed: what names it, err the code */
+	SOCK_EV_ENGINE, /* the engine in use; what explains a fallback */
+	SOCK_EV_STOP,	/* the server is stopping: listeners closed */
+};
+
+/*
+ * One event.  Pointers are valid during the on_event call only.  Fields
+ * that do not apply are 0 or NULL.
+ */
+struct sock_event {
+	enum sock_event_kind kind;
+	const char *service;	      /* service name */
+	const struct sock_addr *addr; /* peer, or listener for LISTEN */
+	int err;		      /* 0 or a negative code */
+	const char *what;	      /* which limit, call or engine */
+	uint64_t bytes_in;	      /* CLOSE: bytes received */
+	uint64_t bytes_out;	      /* CLOSE: bytes sent */
+	int64_t duration_ms;	      /* CLOSE: how long it was open */
+	unsigned int count;	      /* LIMIT: occurrences since the last
+					report of it (rate-limited) */
+	unsigned int worker;	      /* which loop (0 ... workers - 1) */
+};
+
+/*
+ * Server settings.  Zero in any field means its default, so
+ * "struct sock_server_config cfg = { 0 };" is a sound configuration.
+ */
+struct sock_server_config {
+	enum sock_engine engine;     /* default: SOCK_ENGINE_DEFAULT */
+	unsigned int workers;	     /* event loops, one thread each: 1 */
+	unsigned int max_conns;	     /* concurrent connections: 10000 */
+	unsigned int max_per_source; /* connections per peer host: 256 */
+	int idle_timeout_ms;	     /* no byte either way: 300000 (5 min);
+				      SOCK_FOREVER for none */
+	int total_timeout_ms;	     /* whole connection: SOCK_FOREVER */
+	int grace_ms;		     /* at stop, for connections to end:
+				      2000; then they are closed */
+	unsigned int output_limit;   /* queued output per connection before
+				      the server stops reading: 256 KiB */
+	unsigned int pool_threads;   /* SOCK_MODE_POOL threads: 16 */
+	unsigned int max_datagram;   /* largest datagram taken whole: 65536 */
+	unsigned int dgram_rate;     /* datagrams per second per source host
+				      answered, loopback exempt: 1000 */
+	bool stop_on_signals;	     /* stop on SIGINT and SIGTERM */
+	bool allow_privileged_peers; /* answer datagrams from ports < 1024
+					and from the server's own ports */
+	bool busy_poll;		     /* spin instead of sleeping: lower
+				      latency for a whole core */
+	/* Called for every event, from the loop's thread (with several
+	 * workers, from several threads at once). */
+	void (*on_event)(const struct sock_event *ev, void *data);
+	void *event_data;
+};
+
+/* A server.  Opaque. */
+struct sock_server;
+
+/*
+ * Create a server with the settings in config (NULL for the defaults).
+ * Nothing is listened on until sock_server_add().  Returns 0 and *out,
+ * -EINVAL for inconsistent settings, or -ENOMEM.
+ */
+int sock_server_new(struct sock_server **out,
+		    const struct sock_server_config *config) SOCK_WUR;
+
+/* Free a server that is not running, closing its listeners.  NULL is a
+ * no-op. */
+void sock_server_free(struct sock_server *srv);
+
+/*
+ * Serve service on address text for socket type: SOCK_STREAM (TCP or
+ * Unix stream) or SOCK_DGRAM (UDP or Unix datagram).  flags are
+ * sock_listen() flags (SOCK_LISTEN_DUALSTACK ...); with several workers
+ * every worker gets its own socket on the address (SO_REUSEPORT).  The
+ * socket is created at once, so errors (-EADDRINUSE ...) show here; with
+ * port 0 read the port with sock_server_addr().  Returns the listener's
+ * index (>= 0), or a negative code.
+ */
+int sock_server_add(struct sock_server *srv, const struct sock_service *svc,
+		    int type, const char *addr, int flags) SOCK_WUR;
+
+/*
+ * Serve service on a socket made elsewhere: a bound datagram socket, a
+ * listening stream socket (socket activation), or a connected stream
+ * socket, which is served as one connection (inetd).  The server takes
+ * ownership of *sock and leaves it closed.  Served by the first loop.
+ * Returns the listener's index, 0 for a connection, or a negative code.
+ */
+int sock_server_adopt(struct sock_server *srv, const struct sock_service *svc,
+		      struct sock *sock) SOCK_WUR;
+
+/* The address of listener index (from sock_server_add).  Returns 0 or
+ * -ENOENT. */
+int sock_server_addr(const struct sock_server *srv, int index,
+		     struct sock_addr *addr) SOCK_WUR;
+
+/*
+ * Serve until sock_server_stop() (or a signal, with stop_on_signals), or
+ * until there is nothing left to serve (no listener and no connection, as
+ * after adopting one inetd connection).  Stopping closes the listeners,
+ * gives open connections grace_ms to end, then closes the rest; run
+ * returns when all are gone and every handler has returned.  A server
+ * runs once.  Returns 0, or a negative code if it could not start.
+ */
+int sock_server_run(struct sock_server *srv) SOCK_WUR;
+
+/*
+ * Ask a running server to stop; it begins at once.  Safe from any thread
+ * and from a signal handler; calling it again is harmless, and calling it
+ * before sock_server_run() makes run stop as soon as it starts.
+ */
+void sock_server_stop(struct sock_server *srv);
+
+/*
+ * Descriptors passed by systemd socket activation, without libsystemd:
+ * when LISTEN_PID is this process, take LISTEN_FDS descriptors from 3 up,
+ * named by LISTEN_FDNAMES (colon-separated; "" where absent), and unset
+ * the three variables.  Each is made non-blocking and close-on-exec.
+ * Writes up to max entries; returns how many were passed (0 when not
+ * activated), or -EINVAL for malformed variables.
+ */
+struct sock_listen_fd {
+	struct sock sock;
+	char name[256];
+};
+
+int sock_listen_fds(struct sock_listen_fd *out, size_t max) SOCK_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Inside event handlers                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Send len bytes on conn: what the socket takes now goes at once, the
+ * rest is copied into the connection's queue.  Returns 0, -EPIPE if the
+ * connection is closing, or -ENOMEM.  A connection whose queue passes
+ * four times the output limit (a producer that ignored
+ * sock_conn_is_full()) is closed with -ENOBUFS.
+ */
+int sock_conn_send(struct sock_conn *conn, const void *data,
+		   size_t len) SOCK_WUR;
+
+/* True when conn's queued output reached the output limit: a producer
+ * should stop and continue from on_drain. */
+bool sock_conn_is_full(const struct sock_conn *conn);
+
+/*
+ * Close conn in order: no more on_data, queued output is sent, the
+ * sending side is shut down, and input is read and dropped until the
+ * peer closes (bounded by the idle timeout and the grace period), so the
+ * peer receives everything before the connection ends.  on_close follows.
+ */
+void sock_conn_close(struct sock_conn *conn);
+
+/* Close conn now, dropping queued output; on_close(conn, err) follows. */
+void sock_conn_abort(struct sock_conn *conn, int err);
+
+/* The peer's address.  Returns 0 or -ENOTCONN. */
+int sock_conn_peer(const struct sock_conn *conn, struct sock_addr *addr);
+
+/* The connection's own data pointer (NULL at first), and setting it. */
+void *sock_conn_data(const struct sock_conn *conn);
+void sock_conn_set_data(struct sock_conn *conn, void *data);
+
+/* The service's data pointer (struct sock_service.data). */
+void *sock_conn_service_data(const struct sock_conn *conn);
+
+/* The loop serving conn, for timers and the clock. */
+struct sock_loop *sock_conn_loop(const struct sock_conn *conn);
+
+/*
+ * Reply to the datagram being handled: send len bytes (0 allowed) to its
+ * sender.  Replies are sent in batches after the handler returns.
+ * Returns 0, -EMSGSIZE above the largest datagram, or -ENOBUFS.
+ */
+int sock_dgram_reply(struct sock_dgram *dgram, const void *data,
+		     size_t len) SOCK_WUR;
+
+/* The sender of the datagram being handled. */
+const struct sock_addr *sock_dgram_peer(const struct sock_dgram *dgram);
+
+/* The service's data pointer. */
+void *sock_dgram_service_data(const struct sock_dgram *dgram);
+
+/* The loop serving the datagram. */
+struct sock_loop *sock_dgram_loop(const struct sock_dgram *dgram);
+
+#endif /* SOCK_SERVER_H */

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* core.h -- the server's workers and shared state, for server.c, conn.c, dgram.c, modes.c */
+
+#ifndef SOCK_CORE_H
+#define SOCK_CORE_H
+
+#include "engine.h"
+
+/* What a rate-limited report is about (struct sock__worker.reports). */
+enum sock__report_kind {
+	SOCK__REPORT_MAX_CONNS,
+	SOCK__REPORT_PER_SOURCE,
+	SOCK__REPORT_IDLE,
+	SOCK__REPORT_TOTAL,
+	SOCK__REPORT_DESCRIPTORS,
+	SOCK__REPORT_OVERFLOW,
+	SOCK__REPORT_TRUNCATED,
+	SOCK__REPORT_PRIVILEGED,
+	SOCK__REPORT_OWN_PORT,
+	SOCK__REPORT_RATE,
+	SOCK__REPORT_ACCEPT,
+	SOCK__REPORT_NOMEM,
+	SOCK__REPORT_COUNT,
+};
+
+/* At most one report of a kind per second; the rest are counted. */
+struct sock__report {
+	int64_t last_ms;
+	unsigned int suppressed;
+	int err;
+	const char *service;
+};
+
+struct sock__jobs; /* modes.c */
+
+/* Connections are carved from slabs of this many, never freed singly. */
+#define SOCK__SLAB_CONNS 256
+
+/* One event loop of a server, and everything served on it. */
+struct sock__worker {
+	struct sock_server *srv;
+	struct sock_loop *loop;
+	unsigned int index;
+	pthread_t thread;
+	bool thread_started;
+	int run_err;
+	/* listeners of this worker, owned */
+	struct sock__listener **lis;
+	size_t nlis, lis_cap;
+	unsigned int nlis_open;
+	/* event-mode connections */
+	struct sock__list conns;  /* by opening time */
+	struct sock__list idle;	  /* by last activity */
+	struct sock__list linger; /* closing, by close time */
+	unsigned int nconns;	  /* event conns + blocking jobs */
+	unsigned int max_conns;	  /* this worker's share of the cap */
+	bool cap_paused;
+	struct sock_conn *pending; /* to be closed after this batch */
+	struct sock_conn *free_conns;
+	void **slabs;
+	size_t nslabs, slabs_cap;
+	/* timers */
+	struct sock_timer tick;
+	struct sock_timer grace;
+	int tick_ms;
+	/* stopping */
+	bool stopping;
+	bool grace_over;
+	bool started;
+	/* descriptor kept in reserve for EMFILE */
+	int reserve_fd;
+	struct sock__report reports[SOCK__REPORT_COUNT];
+	struct sock__jobs *jobs;
+};
+
+/* A source host and how many connections it holds (per-source cap). */
+struct sock__source {
+	struct sock__source *next;
+	uint8_t addr[16];
+	unsigned int count;
+};
+
+#define SOCK__SOURCE_BUCKETS 1024
+/* Datagram rate limiting: a direct-mapped table of token buckets. */
+#define SOCK__RATE_SLOTS 1024
+
+struct sock__rate {
+	uint8_t addr[16];
+	uint32_t tokens;
+	int64_t refill_ms;
+};
+
+/* A connected socket given to sock_server_adopt, served at run. */
+struct sock__adopted {
+	struct sock__adopted *next;
+	struct sock sock;
+	const struct sock_service *svc;
+};
+
+struct sock_server {
+	struct sock_server_config cfg; /* defaults filled in */
+	struct sock__worker *workers;
+	unsigned int nworkers;
+	atomic_int stopping;
+	bool ran;
+	int next_index;
+	struct sock__adopted *adopted;
+	/* per-source connection counts, shared by the workers */
+	pthread_mutex_t src_lock;
+	struct sock__source *sources[SOCK__SOURCE_BUCKETS];
+	/* UDP ports of our own datagram listeners (loop guard) */
+	uint16_t own_ports[64];
+	size_t nown_ports;
+	/* datagram rate limit, shared by the workers */
+	pthread_mutex_t rate_lock;
+	struct sock__rate *rates;
+	/* signals */
+	bool sigmask_saved;
+	sigset_t old_sigmask;
+};
+
+/* The server's output limit and linger time for orderly closes. */
+#define SOCK__LINGER_MS 2000
+
+/* ---- server.c ---- */
+
+/* Report an event through the server's hook (if any). */
+void sock__emit(struct sock__worker *w, enum sock_event_kind kind,
+		const char *service, const struct sock_addr *addr, int err,
+		const char *what);
+/* Report a limit or error, at most once a second per kind. */
+void sock__report(struct sock__worker *w, enum sock__report_kind kind,
+		  const char *service, const struct sock_addr *addr, int err);
+/* Flush rate-limited reports whose second has passed. */
+void sock__report_flush(struct sock__worker *w);
+/* Pause or resume every stream listener of w (the connection cap). */
+void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
+/* A connection or job ended: update the count, resume accepting. */
+void sock__worker_conn_ended(struct sock__worker *w);
+/* A blocking job from peer ended (modes.c, on the loop's thread). */
+void sock__job_ended(struct sock__worker *w, const struct sock_addr *peer);
+/* An IP address as 16 bytes (IPv4 as ::ffff:a.b.c.d), and its hash. */
+void sock__host_key(const struct sock_addr *a, uint8_t key[16]);
+uint32_t sock__host_hash(const uint8_t key[16]);
+/* Per-source accounting; add returns false over the cap. */
+bool sock__source_add(struct sock_server *srv, const struct sock_addr *peer);
+void sock__source_del(struct sock_server *srv, const struct sock_addr *peer);
+
+/* ---- conn.c ---- */
+
+/* Serve a new connection on fd with l's service (event mode). */
+void sock__conn_open(struct sock__listener *l, int fd,
+		     const struct sock_addr *peer);
+/* Close pending connections; called after every batch. */
+void sock__conn_flush_pending(struct sock__worker *w);
+/* Close idle, lingering and over-age connections. */
+void sock__conn_check_timeouts(struct sock__worker *w);
+/* End every connection of w now (the grace period is over). */
+void sock__conn_abort_all(struct sock__worker *w, int err);
+/* Free w's connection slabs. */
+void sock__conn_release_slabs(struct sock__worker *w);
+/* Rebuild a connection's peer address. */
+void sock__conn_peer(const struct sock_conn *c, struct sock_addr *addr);
+
+/* ---- modes.c: blocking handlers ---- */
+
+/* Serve connection fd from peer with l's blocking handler. */
+void sock__job_accepted(struct sock__listener *l, int fd,
+			const struct sock_addr *peer);
+/* Serve a datagram with l's blocking datagram handler. */
+void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
+			const struct sock_addr *peer);
+/* The grace period is over: make running handlers return (shut their
+ * connections down, SIGTERM forked children). */
+void sock__jobs_shutdown(struct sock__worker *w);
+/* True when no blocking handler of w is running or queued. */
+bool sock__jobs_idle(struct sock__worker *w);
+/* Wait for w's handlers to finish and free what modes.c holds. */
+void sock__jobs_release(struct sock__worker *w);
+
+#endif /* SOCK_CORE_H */
