@@ -1,0 +1,174 @@
+# lib.sh -- helpers shared by tests/cli/*_test.sh: results, ports, processes
+#
+# Source it first thing:  . "$(dirname "$0")/lib.sh"
+#
+# Results.  pass NAME; fail NAME WHY; skip NAME WHY print one line each and
+# count; finish prints "RESULT <script> <passed> <failed> <skipped>" (the
+# line tests/run.sh adds up) and exits, non-zero when something failed.
+# check_eq NAME WANT GOT passes when the two texts are equal and otherwise
+# fails showing both.
+#
+# Tools.  have CMD... is true when every command exists; need CMD... skips
+# the whole script (one skip, then finish) when one is missing.
+#
+# Ports.  free_port [udp] prints a port the kernel just handed out on
+# 127.0.0.1 (TCP unless udp is given); wait_port PORT [udp] waits, at most
+# LIB_WAIT seconds (default 10), until something listens on PORT (a TCP
+# listener, or any UDP socket bound to it) and fails otherwise.
+#
+# Processes.  start_bg CMD... runs CMD in the background under timeout(1)
+# (at most LIB_BG_LIMIT seconds, default 60), records its PID and leaves it
+# in BG_PID; redirect its output on the call (start_bg prog >out 2>&1).
+# wait_bg PID [SECONDS] waits for it, at most SECONDS (default LIB_WAIT),
+# kills it if it is still running then, and returns its exit status (124
+# when it had to be killed).  On exit every recorded process still running
+# is killed -- only those, by PID -- and $TMP_DIR, a fresh temporary
+# directory, is removed.
+#
+# The environment: SOCK_BUILD (absolute build directory) and SOCK_SRC (the
+# repository root) as tests/run.sh sets them; both default from this file's
+# place when a script is run by hand.
+
+LIB_NAME=$(basename "$0" .sh)
+LIB_PASSED=0 LIB_FAILED=0 LIB_SKIPPED=0
+LIB_WAIT=${LIB_WAIT:-10}
+LIB_BG_LIMIT=${LIB_BG_LIMIT:-60}
+LIB_PIDS=()
+BG_PID=
+
+SOCK_SRC=${SOCK_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SOCK_BUILD=${SOCK_BUILD:-$SOCK_SRC/build}
+export SOCK_SRC SOCK_BUILD
+
+TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$LIB_NAME.XXXXXX") || exit 1
+
+pass() {
+	echo "PASS $LIB_NAME.$1"
+	LIB_PASSED=$((LIB_PASSED + 1))
+}
+
+fail() {
+	echo "FAIL $LIB_NAME.$1: $2"
+	LIB_FAILED=$((LIB_FAILED + 1))
+}
+
+skip() {
+	echo "SKIP $LIB_NAME.$1: $2"
+	LIB_SKIPPED=$((LIB_SKIPPED + 1))
+}
+
+finish() {
+	echo "RESULT $LIB_NAME $LIB_PASSED $LIB_FAILED $LIB_SKIPPED"
+	[ "$LIB_FAILED" = 0 ]
+	exit
+}
+
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected [$2], got [$3]"
+	fi
+}
+
+have() {
+	local cmd
+
+	for cmd in "$@"; do
+		command -v "$cmd" >/dev/null 2>&1 || return 1
+	done
+}
+
+need() {
+	local cmd
+
+	for cmd in "$@"; do
+		if ! have "$cmd"; then
+			skip all "$cmd is not installed"
+			finish
+		fi
+	done
+}
+
+# A port nobody used a moment ago.  Without python3, a random one that
+# /proc/net shows unused.
+free_port() {
+	local type=SOCK_STREAM port
+
+	[ "${1:-}" = udp ] && type=SOCK_DGRAM
+	if have python3; then
+		python3 -c "import socket
+s = socket.socket(socket.AF_INET, socket.$type)
+s.bind(('127.0.0.1', 0))
+print(s.getsockname()[1])"
+		return
+	fi
+	for _ in $(seq 100); do
+		port=$((20000 + RANDOM % 40000))
+		port_is_bound "$port" tcp || port_is_bound "$port" udp ||
+			{ echo "$port"; return 0; }
+	done
+	return 1
+}
+
+# True when /proc/net shows a TCP listener on port, or a UDP socket bound to
+# it (proto: tcp or udp).
+port_is_bound() {
+	local hex state=0A
+
+	hex=$(printf '%04X' "$1")
+	[ "$2" = udp ] && state=
+	cat /proc/net/"$2" /proc/net/"$2"6 2>/dev/null |
+		awk -v p=":$hex" -v st="$state" '
+		substr($2, length($2) - 4) == p &&
+		(st == "" || $4 == st) { found = 1 }
+		END { exit !found }'
+}
+
+wait_port() {
+	local proto=tcp
+
+	[ "${2:-}" = udp ] && proto=udp
+	for _ in $(seq $((LIB_WAIT * 20))); do
+		port_is_bound "$1" "$proto" && return 0
+		sleep 0.05
+	done
+	echo "    nothing listens on $proto port $1 after ${LIB_WAIT}s" >&2
+	return 1
+}
+
+start_bg() {
+	timeout --kill-after=2 "$LIB_BG_LIMIT" "$@" &
+	BG_PID=$!
+	LIB_PIDS+=("$BG_PID")
+}
+
+wait_bg() {
+	local pid=$1 limit=${2:-$LIB_WAIT}
+
+	for _ in $(seq $((limit * 20))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
+lib_cleanup() {
+	local pid
+
+	for pid in "${LIB_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${LIB_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	rm -rf "$TMP_DIR"
+}
+
+trap lib_cleanup EXIT
+trap 'exit 130' INT TERM

@@ -1,0 +1,33 @@
+# socket-example-2.py -- seed 000 ("The socket module"), "Using the socket
+# module to implement a time server", ported to Python 3.
+# Usage: socket-example-2.py [HOST [PORT [COUNT]]]  (COUNT: connections to
+# serve before exiting; forever without it)
+
+import socket
+import struct, sys, time
+
+HOST = sys.argv[1] if sys.argv[1:] else ""
+# user-accessible port
+PORT = int(sys.argv[2]) if sys.argv[2:] else 8037
+COUNT = int(sys.argv[3]) if sys.argv[3:] else None
+
+# reference time
+TIME1970 = 2208988800
+
+# establish server
+service = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+service.bind((HOST, PORT))
+service.listen(1)
+
+print("listening on port", PORT, flush=True)
+
+served = 0
+while COUNT is None or served < COUNT:
+    # serve forever
+    channel, info = service.accept()
+    print("connection from", info, flush=True)
+    t = int(time.time()) + TIME1970
+    t = struct.pack("!I", t)
+    channel.send(t) # send timestamp
+    channel.close() # disconnect
+    served += 1
