@@ -54,7 +54,7 @@ PC := $(BUILD)/libsock.pc
 SOCK := $(BUILD)/sock
 
 .PHONY: all lib examples tests test asan valgrind check-format format \
-	install uninstall run deps clean bench
+	install uninstall run deps clean
 
 all: lib $(SOCK) examples
 
@@ -150,5 +150,8 @@ run: deps all
 
 clean:
 	rm -rf build
+
+# The benchmark suite (make bench) keeps its rules beside its sources.
+-include bench/bench.mk
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/examples -name '*.d' 2>/dev/null)
