@@ -626,7 +626,8 @@ int sock_listen(struct sock *s, int type, const char *addr, int backlog,
  * -EAGAIN with timeout 0 when it would block, -ETIMEDOUT when the timeout
  * passed, -EPIPE or -ECONNRESET when the peer is gone, or another -errno.
  * flags are MSG_* flags passed to the kernel (MSG_NOSIGNAL is always
- * added to sends).
+ * added to sends); MSG_DONTWAIT makes one call non-blocking whatever the
+ * socket's timeout.
  */
 
 /*

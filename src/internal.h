@@ -41,6 +41,13 @@ int sock__remaining_ms(int64_t deadline);
  */
 int sock__wait(int fd, short events, int64_t deadline);
 
+/*
+ * For waits poll() cannot express (a full Unix listener backlog, a full
+ * Unix datagram receiver): sleep 1 ms, or return -EAGAIN for a SOCK__NOW
+ * deadline and -ETIMEDOUT once deadline passed.
+ */
+int sock__backoff(int64_t deadline);
+
 /* Set s to the open socket fd with the given properties, blocking mode. */
 void sock__adopt(struct sock *s, int fd, int family, int type, int protocol);
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The deadline of one call.  MSG_DONTWAIT keeps its kernel meaning: the
@@ -29,16 +28,9 @@ static int64_t call_deadline(const struct sock *s, int flags)
 static int wait_writable(const struct sock *s, const struct msghdr *msg,
 			 int64_t deadline)
 {
-	struct timespec ms = { .tv_sec = 0, .tv_nsec = 1000000 };
-
 	if (s->family != AF_UNIX || s->type != SOCK_DGRAM || !msg->msg_name)
 		return sock__wait(s->fd, POLLOUT, deadline);
-	if (deadline == SOCK__NOW)
-		return -EAGAIN;
-	if (sock__remaining_ms(deadline) == 0)
-		return -ETIMEDOUT;
-	nanosleep(&ms, NULL);
-	return 0;
+	return sock__backoff(deadline);
 }
 
 /* sendmsg(2) until it does not block or deadline passes. */

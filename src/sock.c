@@ -6,7 +6,6 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 void sock__clear(struct sock *s)
@@ -283,18 +282,6 @@ int sock_accept(struct sock *s, struct sock *conn, struct sock_addr *peer)
 	return 0;
 }
 
-/* Sleep 1 ms, or until deadline if sooner; -ETIMEDOUT once it passed. */
-static int backoff(int64_t deadline)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
-	int ms = sock__remaining_ms(deadline);
-
-	if (ms == 0)
-		return -ETIMEDOUT;
-	nanosleep(&ts, NULL);
-	return 0;
-}
-
 /*
  * Connect within deadline.  A stream connect in progress is waited for
  * with poll and its result read from SO_ERROR.  A Unix socket whose
@@ -311,9 +298,7 @@ int sock__connect_deadline(struct sock *s, const struct sock_addr *addr,
 			return 0;
 		err = errno;
 		if (err == EAGAIN && s->family == AF_UNIX) {
-			if (deadline == SOCK__NOW)
-				return -EAGAIN;
-			err = backoff(deadline);
+			err = sock__backoff(deadline);
 			if (err)
 				return err;
 			continue;

@@ -57,3 +57,15 @@ int sock__wait(int fd, short events, int64_t deadline)
 			return -errno;
 	}
 }
+
+int sock__backoff(int64_t deadline)
+{
+	struct timespec ms = { .tv_sec = 0, .tv_nsec = 1000000 };
+
+	if (deadline == SOCK__NOW)
+		return -EAGAIN;
+	if (sock__remaining_ms(deadline) == 0)
+		return -ETIMEDOUT;
+	nanosleep(&ms, NULL);
+	return 0;
+}
