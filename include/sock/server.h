@@ -390,13 +390,13 @@ int sock_listen_fds(struct sock_listen_fd *out, size_t max) SOCK_WUR;
 
 /*
  * Send len bytes on conn: what the socket takes now goes at once, the
- * rest is copied into the connection's queue.  Returns 0, -EPIPE if the
- * connection is closing, or -ENOMEM.  A connection whose queue passes
- * four times the output limit (a producer that ignored
- * sock_conn_is_full()) is closed with -ENOBUFS.
+ * rest is copied into the connection's queue.  Returns 0, or the error
+ * that ends the connection: -EPIPE if it is closing, -ECONNRESET, -ENOMEM,
+ * or -ENOBUFS when its queue passes four times the output limit (a
+ * producer that ignored sock_conn_is_full()).  The connection is then
+ * closed by the server, so a handler may ignore the result.
  */
-int sock_conn_send(struct sock_conn *conn, const void *data,
-		   size_t len) SOCK_WUR;
+int sock_conn_send(struct sock_conn *conn, const void *data, size_t len);
 
 /* True when conn's queued output reached the output limit: a producer
  * should stop and continue from on_drain. */
@@ -429,10 +429,11 @@ struct sock_loop *sock_conn_loop(const struct sock_conn *conn);
 /*
  * Reply to the datagram being handled: send len bytes (0 allowed) to its
  * sender.  Replies are sent in batches after the handler returns.
- * Returns 0, -EMSGSIZE above the largest datagram, or -ENOBUFS.
+ * Returns 0, -EMSGSIZE above the largest datagram, -EDESTADDRREQ for an
+ * unnamed Unix sender, or -ENOBUFS.  A reply that cannot be sent is
+ * dropped, as UDP drops datagrams, so a handler may ignore the result.
  */
-int sock_dgram_reply(struct sock_dgram *dgram, const void *data,
-		     size_t len) SOCK_WUR;
+int sock_dgram_reply(struct sock_dgram *dgram, const void *data, size_t len);
 
 /* The sender of the datagram being handled. */
 const struct sock_addr *sock_dgram_peer(const struct sock_dgram *dgram);
