@@ -162,41 +162,40 @@ static struct lookup *lookup_new(const char *host, const char *serv,
 }
 
 /*
- * Start the worker, detached, with every signal blocked: signals belong to
- * the program's own threads.  When no thread can be had (a thread limit),
- * the lookup runs here instead, unbounded, rather than fail.
+ * Start the worker with every signal blocked: signals belong to the
+ * program's own threads.  Returns false when no thread could be had (a
+ * thread limit): the lookup has then run here, unbounded, rather than
+ * fail.
  */
-static void lookup_start(struct lookup *l)
+static bool lookup_start(struct lookup *l, pthread_t *tid)
 {
-	pthread_attr_t attr;
 	sigset_t all, old;
-	pthread_t tid;
 	int rc;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_attr_init(&attr);
-	if (!rc) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		rc = pthread_create(&tid, &attr, lookup_run, l);
-		pthread_attr_destroy(&attr);
-	}
+	rc = pthread_create(tid, NULL, lookup_run, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		lookup_run(l);
+	return rc == 0;
 }
 
 /*
  * getaddrinfo() has no timeout, so it runs in a worker thread while this
- * one waits for it no later than deadline.  On timeout the request is
- * abandoned to the worker, which frees it when getaddrinfo() returns.
+ * one waits for it no later than deadline.  A worker that answered in
+ * time is joined, so no thread outlives the call; on timeout it is
+ * detached and the request abandoned to it, to be freed when
+ * getaddrinfo() returns.
  */
 static ssize_t lookup_async(const char *host, const char *serv,
 			    const struct addrinfo *hints,
 			    struct sock_addrinfo *out, size_t max,
 			    int64_t deadline)
 {
+	bool started, answered = false;
 	struct lookup *l;
+	pthread_t tid;
 	ssize_t n;
 
 	if (sock__remaining_ms(deadline) == 0)
@@ -204,9 +203,10 @@ static ssize_t lookup_async(const char *host, const char *serv,
 	l = lookup_new(host, serv, hints);
 	if (!l)
 		return lookup_sync(host, serv, hints, out, max);
-	lookup_start(l);
+	started = lookup_start(l, &tid);
 	for (;;) {
-		if (atomic_load_explicit(&l->done, memory_order_acquire)) {
+		answered = atomic_load_explicit(&l->done, memory_order_acquire);
+		if (answered) {
 			n = l->eai ? sock__gai_error(l->eai, l->saved_errno)
 				   : copy_results(l->res, out, max);
 			break;
@@ -215,6 +215,10 @@ static ssize_t lookup_async(const char *host, const char *serv,
 		if (n)
 			break;
 	}
+	if (started && answered)
+		pthread_join(tid, NULL);
+	else if (started)
+		pthread_detach(tid);
 	lookup_put(l);
 	return n;
 }
