@@ -528,6 +528,9 @@ if [ "$(id -u)" != 0 ]; then
 	skip raw "needs root for a network namespace and AF_PACKET"
 elif ! have unshare ip; then
 	skip raw "needs unshare and ip"
+elif ! timeout 10 unshare -n ip link add exa type veth peer name exb \
+	>"$TMP_DIR/out" 2>&1; then
+	skip raw "cannot make a veth pair in a new namespace: $(show "$TMP_DIR/out")"
 else
 	for sender in c:raw_frame py:raw_frame.py; do
 		cmd_of "$sender"
