@@ -573,6 +573,8 @@ int sock_shutdown(struct sock *s, int how) SOCK_WUR;
  * address in turn until one connects.  ONE deadline, timeout_ms from now,
  * covers the lookup and every attempt.  On success s is connected, in
  * blocking mode (timeout SOCK_FOREVER); change it with sock_settimeout().
+ * With timeout 0, as in Python, a TCP connect that cannot complete at once
+ * fails with -EINPROGRESS (a Unix connect completes or fails at once).
  * On failure s is closed and the code returned is the most telling of the
  * attempts' errors: a refusal or reset from a live host before a timeout,
  * a timeout before an unreachable network, and those before a local error

@@ -256,6 +256,28 @@ static void connect_refused(void)
 	CHECK_INT(c.fd, ==, -1);
 }
 
+/* Timeout 0, as Python's create_connection(timeout=0): a TCP connect
+ * still under way is a failure, and the socket is closed. */
+static void connect_zero_timeout_tcp(void)
+{
+	char text[64];
+	struct sock l, c;
+	int r;
+
+	CHECK_OK(sock_listen(&l, SOCK_STREAM, "127.0.0.1:0", 4, 0));
+	port_text(&l, "127.0.0.1", text, sizeof(text));
+	r = sock_connect(&c, SOCK_STREAM, text, 0);
+	if (r == 0)
+		SKIP("the kernel completed a TCP connect at once");
+	CHECK_ERR(r, -EINPROGRESS);
+	CHECK_INT(c.fd, ==, -1);
+	free_port_text("127.0.0.1", text, sizeof(text));
+	r = sock_connect(&c, SOCK_STREAM, text, 0);
+	CHECK(r == -EINPROGRESS || r == -ECONNREFUSED);
+	CHECK_INT(c.fd, ==, -1);
+	sock_close(&l);
+}
+
 /*
  * A listener of backlog 1 that never accepts queues two connections;
  * then the kernel drops further SYNs and a connect hears nothing.
@@ -672,6 +694,7 @@ int main(int argc, char **argv)
 		TEST(connect_abstract_name),
 		TEST(connect_datagram),
 		TEST(connect_refused),
+		TEST(connect_zero_timeout_tcp),
 		TEST(connect_times_out),
 		TEST(connect_from_source),
 		TEST(connect_from_bad_source),
