@@ -483,7 +483,6 @@ static void hostent_from_hosts_file(void)
 {
 	char buf[SOCK_HOSTNAME_MAX];
 	struct sock_hostent he;
-	int r;
 
 	sandbox_names();
 	CHECK_OK(sock_gethostbyname_ex("both.test", AF_UNSPEC, &he));
@@ -508,11 +507,40 @@ static void hostent_from_hosts_file(void)
 	/* Nothing known: the name itself. */
 	CHECK_OK(sock_getfqdn("nothing.test", buf, sizeof(buf)));
 	CHECK_STR(buf, "nothing.test");
-	/* The resolver is not there: a resolver code, not a hang. */
-	r = sock_gethostbyname_ex("nothing.test", AF_UNSPEC, &he);
-	CHECK(is_resolver_code(r));
-	r = sock_gethostbyname("nothing.test", AF_INET, buf, sizeof(buf));
-	CHECK(is_resolver_code(r));
+	/* The resolver is not there: a temporary failure (TRY_AGAIN). */
+	CHECK_ERR(sock_gethostbyname_ex("nothing.test", AF_UNSPEC, &he),
+		  SOCK_ETRYAGAIN);
+	CHECK_ERR(sock_gethostbyname("nothing.test", AF_INET, buf, sizeof(buf)),
+		  SOCK_ETRYAGAIN);
+	CHECK_ERR(sock_gethostbyaddr("127.0.0.99", &he), SOCK_ETRYAGAIN);
+}
+
+/* With the hosts file as the only source, an unknown name is not found
+ * (HOST_NOT_FOUND, EAI_NONAME). */
+static void unknown_names_are_not_found(void)
+{
+	char buf[SOCK_HOSTNAME_MAX];
+	struct sock_hostent he;
+	struct sock_addr a;
+
+	sandbox_names();
+	sandbox_file("/etc/nsswitch.conf", "hosts: files\n"
+					   "services: files\n"
+					   "protocols: files\n");
+	CHECK_ERR(sock_gethostbyname_ex("nothing.test", AF_UNSPEC, &he),
+		  SOCK_ENONAME);
+	CHECK_ERR(sock_gethostbyname_ex("nothing.test", AF_INET6, &he),
+		  SOCK_ENONAME);
+	CHECK_ERR(sock_gethostbyname("nothing.test", AF_INET, buf, sizeof(buf)),
+		  SOCK_ENONAME);
+	CHECK_ERR(sock_gethostbyaddr("127.0.0.99", &he), SOCK_ENONAME);
+	CHECK_ERR(sock_gethostbyaddr("1.2.3.4.5.6", &he), SOCK_ENONAME);
+	CHECK_ERR(sock_resolve(&a, "nothing.test:80", SOCK_STREAM, 2000),
+		  SOCK_ENONAME);
+	CHECK_ERR(sock_resolve(&a, "nothing.test:80", SOCK_STREAM, 0),
+		  SOCK_ENONAME);
+	CHECK_OK(sock_getfqdn("nothing.test", buf, sizeof(buf)));
+	CHECK_STR(buf, "nothing.test");
 }
 
 static void gethostbyaddr_loopback(void)
@@ -525,7 +553,8 @@ static void gethostbyaddr_loopback(void)
 	check_hostent_addr(&he, 0, "127.0.0.1:0");
 	CHECK_OK(sock_gethostbyaddr("localhost", &he));
 	CHECK_STR(he.name, "localhost");
-	CHECK_ERR(sock_gethostbyaddr("1.2.3.4.5.6", &he), SOCK_ENONAME);
+	CHECK_OK(sock_gethostbyaddr("127.1", &he));
+	check_hostent_addr(&he, 0, "127.0.0.1:0");
 }
 
 static void hostname_get_set_and_fqdn(void)
@@ -836,6 +865,7 @@ int main(int argc, char **argv)
 		TEST(gethostbyname_families),
 		TEST(gethostbyname_ex_localhost),
 		TEST(hostent_from_hosts_file),
+		TEST(unknown_names_are_not_found),
 		TEST(gethostbyaddr_loopback),
 		TEST(hostname_get_set_and_fqdn),
 		TEST(services_and_protocols),
