@@ -35,7 +35,8 @@ int sock__split_hostport(const char *text, size_t len, char *host,
 {
 	const char *end = text + len, *h, *hend, *colon;
 
-	if (len == 0 || memchr(text, '\0', len) || memchr(text, '/', len))
+	if (!text || len == 0 || memchr(text, '\0', len) ||
+	    memchr(text, '/', len))
 		return SOCK_EBADADDR;
 	if (text[0] == '[') {
 		h = text + 1;
