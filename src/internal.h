@@ -71,6 +71,10 @@ int sock__gai_error(int eai, int saved_errno);
 int sock__split_hostport(const char *text, size_t len, char *host,
 			 size_t hostsize, char *port, size_t portsize);
 
+/* Copy text into buf of size bytes; false (buf emptied) if it does not
+ * fit. */
+bool sock__copy_text(char *buf, size_t size, const char *text);
+
 /* True when text is a Unix or packet address rather than host:port. */
 bool sock__addr_is_local_text(const char *text);
 
