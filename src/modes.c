@@ -1,43 +1,821 @@
 /* SPDX-License-Identifier: MIT */
-/* modes.c -- blocking handlers (interim: inline mode only) */
+/* modes.c -- blocking handlers: inline, a thread per job, a pool, a process per job */
+
+/*
+ * A job is one connection or one datagram served by a blocking handler.
+ * Inline jobs run on the loop and end there.  Every other job is
+ * created by the loop, runs elsewhere (a thread, a pool thread, a child
+ * process) and is collected by the loop again: threads put finished jobs
+ * on the done list and write the worker's eventfd; children are watched
+ * through a pidfd.  Only the loop's thread creates, counts and frees jobs;
+ * the lock guards the lists that other threads touch, and the registry of
+ * running jobs through which a stop or a total timeout shuts their
+ * sockets down.
+ */
 
 #include "core.h"
 
+#include <fcntl.h>
+#include <linux/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+/* Datagrams being handled or queued per worker; more are dropped. */
+#define DGRAM_JOBS_MAX 256
+/* A forked handler gets this long between SIGTERM and SIGKILL. */
+#define KILL_AFTER_MS 1000
+/* Longest period of the jobs' timer: reaping without pidfd, SIGKILL. */
+#define TICK_MAX_MS 250
+
+struct job {
+	struct sock__list link; /* js->queue, js->active or js->done */
+	struct sock__jobs *js;
+	const struct sock_service *svc;
+	/* stream: the connection; datagram: the socket to reply on */
+	struct sock conn;
+	/* conn's descriptor while it may be shut down, else -1 */
+	int fd;
+	bool stream;
+	bool has_thread;
+	pthread_t thread;
+	pid_t pid; /* forked handler, or 0 */
+	int pidfd;
+	struct sock_watch pid_watch;
+	int64_t started_ms;
+	int64_t term_ms; /* when SIGTERM was sent, or 0 */
+	bool killed;	 /* SIGKILL was sent */
+	int err;	 /* why it was cut short, or 0 */
+	uint64_t bytes_in, bytes_out;
+	struct sock_addr peer;
+	size_t len;
+	char data[]; /* the datagram */
+};
+
+struct sock__jobs {
+	struct sock__worker *w;
+	pthread_mutex_t lock;
+	pthread_cond_t queued; /* pool: a job was queued, or quit */
+	pthread_cond_t ended;  /* a job moved to done */
+	struct sock__list queue;
+	struct sock__list active;
+	struct sock__list done;
+	bool quit;
+	/* the loop's side: done jobs are announced on wake_fd */
+	int wake_fd;
+	struct sock_watch wake_watch;
+	struct sock_timer timer;
+	unsigned int njobs;   /* not yet collected */
+	unsigned int ndgrams; /* of which datagrams */
+	pthread_t *pool;
+	unsigned int npool;
+};
+
+static const struct sock_server_config *config(const struct sock__worker *w)
+{
+	return &w->srv->cfg;
+}
+
+/* ---- the handler's side ---- */
+
+/* TCP states (include/net/tcp_states.h) in which the peer's FIN has
+ * arrived; tcpi_bytes_received counts the FIN's sequence number too. */
+static bool fin_received(uint8_t state)
+{
+	return state == 6 || state == 7 || state == 8 || state == 9 ||
+	       state == 11; /* TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK,
+			       CLOSING */
+}
+
+/* Bytes moved on a TCP connection, from the kernel's counters. */
+static void tcp_counts(struct job *job)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if ((job->conn.family != AF_INET && job->conn.family != AF_INET6) ||
+	    getsockopt(job->conn.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < offsetof(struct tcp_info, tcpi_dsack_dups))
+		return;
+	job->bytes_in = ti.tcpi_bytes_received;
+	if (job->bytes_in && fin_received(ti.tcpi_state))
+		job->bytes_in--;
+	job->bytes_out = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans +
+			 ti.tcpi_notsent_bytes;
+}
+
+/*
+ * Close the connection unless the handler detached it.  As socketserver
+ * does, shut the sending side first so the peer sees the end of stream
+ * even if another process still holds the descriptor.
+ */
+static void close_conn(struct job *job)
+{
+	job->fd = -1;
+	if (job->conn.fd < 0)
+		return;
+	tcp_counts(job);
+	shutdown(job->conn.fd, SHUT_WR);
+	sock_close(&job->conn);
+}
+
+static void serve(struct job *job)
+{
+	const struct sock_service *svc = job->svc;
+
+	if (job->stream)
+		svc->handle(&job->conn, &job->peer, svc->data);
+	else
+		svc->handle_datagram(&job->conn, job->data, job->len,
+				     &job->peer, svc->data);
+}
+
+static void wake_loop(struct sock__jobs *js)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is full, the loop is woken anyway. */
+	if (write(js->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* The handler returned: close, hand the job back to the loop.  Called
+ * with the lock held, so no shutdown can meet a descriptor being closed
+ * (and its number reused). */
+static void job_done_locked(struct job *job)
+{
+	struct sock__jobs *js = job->js;
+
+	if (job->stream)
+		close_conn(job);
+	else
+		sock_close(&job->conn);
+	sock__list_del(&job->link);
+	sock__list_add_tail(&js->done, &job->link);
+	pthread_cond_broadcast(&js->ended);
+	wake_loop(js);
+}
+
+static void *thread_main(void *arg)
+{
+	struct job *job = arg;
+	struct sock__jobs *js = job->js;
+
+	serve(job);
+	pthread_mutex_lock(&js->lock);
+	job_done_locked(job);
+	pthread_mutex_unlock(&js->lock);
+	return NULL;
+}
+
+static void *pool_main(void *arg)
+{
+	struct sock__jobs *js = arg;
+	struct job *job;
+
+	pthread_mutex_lock(&js->lock);
+	for (;;) {
+		while (!js->quit && sock__list_is_empty(&js->queue))
+			pthread_cond_wait(&js->queued, &js->lock);
+		if (sock__list_is_empty(&js->queue))
+			break;
+		job = sock__container_of(js->queue.next, struct job, link);
+		sock__list_del(&job->link);
+		sock__list_add_tail(&js->active, &job->link);
+		pthread_mutex_unlock(&js->lock);
+		serve(job);
+		pthread_mutex_lock(&js->lock);
+		job_done_locked(job);
+	}
+	pthread_mutex_unlock(&js->lock);
+	return NULL;
+}
+
+/* Close what a forked handler inherited of this worker and does not need:
+ * listeners (so the port is not held by a child) and the event
+ * connections (so their peers see them end when the server ends them). */
+static void close_inherited(struct sock__worker *w, const struct job *job)
+{
+	struct sock__list *e;
+	struct sock_conn *c;
+	size_t i;
+
+	for (i = 0; i < w->nlis; i++)
+		if (!w->lis[i]->closed && w->lis[i]->sock.fd != job->conn.fd)
+			close(w->lis[i]->sock.fd);
+	for (e = w->conns.next; e != &w->conns; e = e->next) {
+		c = sock__container_of(e, struct sock_conn, all);
+		if (c->fd >= 0)
+			close(c->fd);
+	}
+}
+
+/*
+ * The child of a forked handler.  It never returns into the server's
+ * code and ends with _exit(), so no atexit handler or stdio buffer of the
+ * parent runs twice.  The loop thread blocks the signals it reads with
+ * signalfd; the child starts with none blocked, so SIGTERM ends it.
+ */
+__attribute__((noreturn)) static void child_main(struct sock__worker *w,
+						 struct job *job)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close_inherited(w, job);
+	serve(job);
+	if (job->stream)
+		close_conn(job);
+	_exit(0);
+}
+
+/* ---- the loop's side ---- */
+
+static void emit_close(struct sock__worker *w, const struct job *job)
+{
+	const struct sock_server_config *cfg = config(w);
+	struct sock_event ev;
+
+	if (!cfg->on_event)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = SOCK_EV_CLOSE;
+	ev.service = job->svc->name;
+	ev.addr = &job->peer;
+	ev.err = job->err;
+	ev.bytes_in = job->bytes_in;
+	ev.bytes_out = job->bytes_out;
+	ev.duration_ms = w->loop->now_ms - job->started_ms;
+	ev.worker = w->index;
+	cfg->on_event(&ev, cfg->event_data);
+}
+
+/* A job is over: account for it and free it (loop thread). */
+static void collect(struct sock__jobs *js, struct job *job)
+{
+	struct sock__worker *w = js->w;
+
+	if (job->has_thread)
+		pthread_join(job->thread, NULL);
+	if (job->stream) {
+		emit_close(w, job);
+		sock__job_ended(w, &job->peer);
+	} else {
+		js->ndgrams--;
+	}
+	free(job);
+	if (--js->njobs == 0)
+		sock_timer_stop(w->loop, &js->timer);
+}
+
+static void collect_done(struct sock_watch *watch, int revents, void *arg)
+{
+	struct sock__jobs *js = arg;
+	struct sock__list done;
+	struct job *job;
+	uint64_t v;
+
+	(void)revents;
+	if (read(watch->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	sock__list_init(&done);
+	pthread_mutex_lock(&js->lock);
+	if (!sock__list_is_empty(&js->done)) {
+		done = js->done;
+		done.next->prev = done.prev->next = &done;
+		sock__list_init(&js->done);
+	}
+	pthread_mutex_unlock(&js->lock);
+	while (!sock__list_is_empty(&done)) {
+		job = sock__container_of(done.next, struct job, link);
+		sock__list_del(&job->link);
+		collect(js, job);
+	}
+}
+
+/* Reap a forked handler if it has ended.  Returns true if it has. */
+static bool reap(struct job *job)
+{
+	int status;
+	pid_t r;
+
+	do
+		r = waitpid(job->pid, &status, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	/* ECHILD: SIGCHLD is ignored and the kernel reaped it already. */
+	return r == job->pid || (r < 0 && errno == ECHILD);
+}
+
+static void child_gone(struct sock__jobs *js, struct job *job)
+{
+	if (job->pidfd >= 0) {
+		sock_unwatch(&job->pid_watch);
+		close(job->pidfd);
+		job->pidfd = -1;
+	}
+	pthread_mutex_lock(&js->lock);
+	sock__list_del(&job->link);
+	pthread_mutex_unlock(&js->lock);
+	collect(js, job);
+}
+
+static void child_exited(struct sock_watch *watch, int revents, void *arg)
+{
+	struct job *job = arg;
+
+	(void)watch;
+	(void)revents;
+	if (reap(job))
+		child_gone(job->js, job);
+}
+
+/* Make a job's handler return: shut its connection down (blocked calls
+ * fail), or SIGTERM its process.  Lock held. */
+static void cut_locked(struct job *job, int err, int64_t now)
+{
+	if (!job->err)
+		job->err = err;
+	if (job->fd >= 0) {
+		shutdown(job->fd, SHUT_RDWR);
+		job->fd = -1;
+	}
+	if (job->pid > 0 && !job->term_ms) {
+		kill(job->pid, SIGTERM);
+		job->term_ms = now;
+	}
+}
+
+/* Cut jobs over the total timeout; SIGKILL children that outlived
+ * SIGTERM.  Returns the last job cut, or NULL; *peer is its peer. */
+static const struct sock_service *
+check_jobs_locked(struct sock__jobs *js, int64_t now, struct sock_addr *peer)
+{
+	int total = config(js->w)->total_timeout_ms;
+	struct sock__list *lists[2] = { &js->queue, &js->active }, *e;
+	const struct sock_service *cut = NULL;
+	struct job *job;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		for (e = lists[i]->next; e != lists[i]; e = e->next) {
+			job = sock__container_of(e, struct job, link);
+			if (total >= 0 && job->stream && !job->err &&
+			    now - job->started_ms >= total) {
+				cut_locked(job, -ETIMEDOUT, now);
+				*peer = job->peer;
+				cut = job->svc;
+			}
+			if (job->pid > 0 && job->term_ms && !job->killed &&
+			    now - job->term_ms >= KILL_AFTER_MS) {
+				kill(job->pid, SIGKILL);
+				job->killed = true;
+			}
+		}
+	}
+	return cut;
+}
+
+/* Reap children that have no pidfd to tell us (pidfd_open failed). */
+static void reap_unwatched(struct sock__jobs *js)
+{
+	struct sock__list *e, *next;
+	struct job *job;
+
+	/* Only the loop thread adds or removes children, so the list
+	 * cannot change under us except for thread jobs moving to done,
+	 * which happens under the lock. */
+	pthread_mutex_lock(&js->lock);
+	for (e = js->active.next; e != &js->active; e = next) {
+		next = e->next;
+		job = sock__container_of(e, struct job, link);
+		if (job->pid <= 0 || job->pidfd >= 0 || !reap(job))
+			continue;
+		sock__list_del(&job->link);
+		sock__list_add_tail(&js->done, &job->link);
+		wake_loop(js);
+	}
+	pthread_mutex_unlock(&js->lock);
+}
+
+static void jobs_tick(struct sock_timer *t, void *arg)
+{
+	struct sock__jobs *js = arg;
+	struct sock__worker *w = js->w;
+	const struct sock_service *cut;
+	struct sock_addr peer;
+
+	(void)t;
+	pthread_mutex_lock(&js->lock);
+	cut = check_jobs_locked(js, w->loop->now_ms, &peer);
+	pthread_mutex_unlock(&js->lock);
+	if (cut)
+		sock__report(w, SOCK__REPORT_TOTAL, cut->name, &peer,
+			     -ETIMEDOUT);
+	reap_unwatched(js);
+}
+
+static int tick_ms(const struct sock__worker *w)
+{
+	int total = config(w)->total_timeout_ms, ms = TICK_MAX_MS;
+
+	if (total >= 0 && total / 4 < ms)
+		ms = total / 4;
+	return ms < 10 ? 10 : ms;
+}
+
+static struct sock__jobs *jobs_get(struct sock__worker *w)
+{
+	struct sock__jobs *js = w->jobs;
+
+	if (js)
+		return js;
+	js = calloc(1, sizeof(*js));
+	if (!js)
+		return NULL;
+	js->w = w;
+	sock__list_init(&js->queue);
+	sock__list_init(&js->active);
+	sock__list_init(&js->done);
+	sock_timer_init(&js->timer, jobs_tick, js);
+	js->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (js->wake_fd < 0)
+		goto out_free;
+	if (sock_watch(w->loop, &js->wake_watch, js->wake_fd, POLLIN,
+		       collect_done, js))
+		goto out_close;
+	pthread_mutex_init(&js->lock, NULL);
+	pthread_cond_init(&js->queued, NULL);
+	pthread_cond_init(&js->ended, NULL);
+	w->jobs = js;
+	return js;
+
+out_close:
+	close(js->wake_fd);
+out_free:
+	free(js);
+	return NULL;
+}
+
+static int start_pool(struct sock__jobs *js)
+{
+	const struct sock_server_config *cfg = config(js->w);
+	unsigned int n = (cfg->pool_threads + cfg->workers - 1) / cfg->workers;
+
+	js->pool = calloc(n, sizeof(*js->pool));
+	if (!js->pool)
+		return -ENOMEM;
+	while (js->npool < n &&
+	       pthread_create(&js->pool[js->npool], NULL, pool_main, js) == 0)
+		js->npool++;
+	/* Fewer threads than asked still serve; none cannot. */
+	return js->npool ? 0 : -EAGAIN;
+}
+
+static void register_job(struct sock__jobs *js, struct job *job,
+			 struct sock__list *list)
+{
+	pthread_mutex_lock(&js->lock);
+	sock__list_add_tail(list, &job->link);
+	pthread_mutex_unlock(&js->lock);
+}
+
+static void unregister_job(struct sock__jobs *js, struct job *job)
+{
+	pthread_mutex_lock(&js->lock);
+	sock__list_del(&job->link);
+	pthread_mutex_unlock(&js->lock);
+}
+
+static int start_thread(struct sock__jobs *js, struct job *job)
+{
+	int err;
+
+	register_job(js, job, &js->active);
+	err = pthread_create(&job->thread, NULL, thread_main, job);
+	if (err) {
+		unregister_job(js, job);
+		return -err;
+	}
+	job->has_thread = true;
+	return 0;
+}
+
+static int enqueue(struct sock__jobs *js, struct job *job)
+{
+	int err;
+
+	if (!js->pool) {
+		err = start_pool(js);
+		if (err)
+			return err;
+	}
+	pthread_mutex_lock(&js->lock);
+	sock__list_add_tail(&js->queue, &job->link);
+	pthread_cond_signal(&js->queued);
+	pthread_mutex_unlock(&js->lock);
+	return 0;
+}
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/*
+ * Fork a handler process.  The parent learns of its end through a pidfd
+ * watched by the loop, so no SIGCHLD handler is installed and nothing
+ * else of the application is disturbed; without a pidfd (an old kernel,
+ * or no descriptor left) the jobs' timer reaps it.
+ */
+static int start_child(struct sock__jobs *js, struct job *job)
+{
+	struct sock__worker *w = js->w;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		child_main(w, job);
+	job->pid = pid;
+	if (job->stream) {
+		job->fd = -1;
+		sock_close(&job->conn);
+	}
+	job->pidfd = open_pidfd(pid);
+	if (job->pidfd >= 0 && sock_watch(w->loop, &job->pid_watch, job->pidfd,
+					  POLLIN, child_exited, job)) {
+		close(job->pidfd);
+		job->pidfd = -1;
+	}
+	register_job(js, job, &js->active);
+	return 0;
+}
+
+static int dispatch(struct sock__jobs *js, struct job *job)
+{
+	int err;
+
+	switch (job->svc->mode) {
+	case SOCK_MODE_THREAD:
+		err = start_thread(js, job);
+		break;
+	case SOCK_MODE_POOL:
+		err = enqueue(js, job);
+		break;
+	default:
+		err = start_child(js, job);
+		break;
+	}
+	if (err)
+		return err;
+	if (js->njobs++ == 0 &&
+	    sock_timer_start(js->w->loop, &js->timer, tick_ms(js->w),
+			     tick_ms(js->w)))
+		sock__report(js->w, SOCK__REPORT_NOMEM, job->svc->name, NULL,
+			     -ENOMEM);
+	if (!job->stream)
+		js->ndgrams++;
+	return 0;
+}
+
+static struct job *job_new(const struct sock__listener *l,
+			   const struct sock_addr *peer, size_t len)
+{
+	struct job *job = calloc(1, sizeof(*job) + len);
+
+	if (!job)
+		return NULL;
+	sock__list_init(&job->link);
+	job->js = l->w->jobs;
+	job->svc = l->svc;
+	job->fd = -1;
+	job->pidfd = -1;
+	job->peer = *peer;
+	job->started_ms = l->w->loop->now_ms;
+	job->conn.fd = -1;
+	job->len = len;
+	return job;
+}
+
+/* ---- connections ---- */
+
+static void serve_inline(struct sock__listener *l, int fd,
+			 const struct sock_addr *peer)
+{
+	struct sock__worker *w = l->w;
+	struct job job;
+
+	memset(&job, 0, sizeof(job));
+	job.svc = l->svc;
+	job.stream = true;
+	job.peer = *peer;
+	job.started_ms = w->loop->now_ms;
+	sock__adopt(&job.conn, fd, l->sock.family, l->sock.type,
+		    l->sock.protocol);
+	job.conn.timeout_ms = config(w)->idle_timeout_ms;
+	serve(&job);
+	close_conn(&job);
+	/* The loop stood still while the handler ran. */
+	sock__loop_update_time(w->loop);
+	emit_close(w, &job);
+	sock__job_ended(w, peer);
+}
 
 void sock__job_accepted(struct sock__listener *l, int fd,
 			const struct sock_addr *peer)
 {
-	struct sock conn;
+	struct sock__worker *w = l->w;
+	struct job *job = NULL;
+	int err = -ENOMEM;
 
-	sock__adopt(&conn, fd, l->sock.family, l->sock.type, l->sock.protocol);
-	conn.timeout_ms = l->w->srv->cfg.idle_timeout_ms;
-	if (l->svc->mode == SOCK_MODE_INLINE)
-		l->svc->handle(&conn, peer, l->svc->data);
-	sock_close(&conn);
-	sock__job_ended(l->w, peer);
+	if (l->svc->mode == SOCK_MODE_INLINE) {
+		serve_inline(l, fd, peer);
+		return;
+	}
+	if (jobs_get(w))
+		job = job_new(l, peer, 0);
+	if (!job) {
+		close(fd);
+		goto out_report;
+	}
+	job->stream = true;
+	sock__adopt(&job->conn, fd, l->sock.family, l->sock.type,
+		    l->sock.protocol);
+	job->conn.timeout_ms = config(w)->idle_timeout_ms;
+	job->fd = fd;
+	err = dispatch(w->jobs, job);
+	if (!err)
+		return;
+	job->err = err;
+	sock_close(&job->conn);
+	emit_close(w, job);
+	free(job);
+out_report:
+	sock__report(w, SOCK__REPORT_NOMEM, l->svc->name, peer, err);
+	sock__job_ended(w, peer);
 }
+
+/* ---- datagrams ---- */
 
 void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
 			const struct sock_addr *peer)
 {
-	if (l->svc->mode == SOCK_MODE_INLINE)
-		l->svc->handle_datagram(&l->sock, data, len, peer,
-					l->svc->data);
+	struct sock__worker *w = l->w;
+	const struct sock_service *svc = l->svc;
+	struct sock__jobs *js;
+	struct job *job;
+	struct sock s;
+	int err = -ENOMEM;
+
+	if (svc->mode == SOCK_MODE_INLINE) {
+		/* A copy: the handler cannot change the listener's. */
+		s = l->sock;
+		s.timeout_ms = config(w)->idle_timeout_ms;
+		svc->handle_datagram(&s, data, len, peer, svc->data);
+		sock__loop_update_time(w->loop);
+		return;
+	}
+	js = jobs_get(w);
+	if (js && js->ndgrams >= DGRAM_JOBS_MAX) {
+		sock__report(w, SOCK__REPORT_RATE, svc->name, peer, -ENOBUFS);
+		return;
+	}
+	job = js ? job_new(l, peer, len) : NULL;
+	if (!job)
+		goto out_report;
+	memcpy(job->data, data, len);
+	/* A forked child replies on its inherited copy of the socket;
+	 * threads get their own descriptor, as the listener's may be
+	 * closed (at stop) while they still reply. */
+	job->conn = l->sock;
+	if (svc->mode != SOCK_MODE_FORK) {
+		job->conn.fd = fcntl(l->sock.fd, F_DUPFD_CLOEXEC, 3);
+		if (job->conn.fd < 0) {
+			err = -errno;
+			free(job);
+			goto out_report;
+		}
+	}
+	job->conn.timeout_ms = config(w)->idle_timeout_ms;
+	err = dispatch(js, job);
+	if (!err)
+		return;
+	if (svc->mode != SOCK_MODE_FORK)
+		sock_close(&job->conn);
+	free(job);
+out_report:
+	sock__report(w, SOCK__REPORT_NOMEM, svc->name, peer, err);
 }
+
+/* ---- stopping ---- */
 
 void sock__jobs_shutdown(struct sock__worker *w)
 {
-	(void)w;
+	struct sock__jobs *js = w->jobs;
+	struct sock__list *lists[2], *e;
+	unsigned int i;
+
+	if (!js)
+		return;
+	lists[0] = &js->queue;
+	lists[1] = &js->active;
+	pthread_mutex_lock(&js->lock);
+	for (i = 0; i < 2; i++)
+		for (e = lists[i]->next; e != lists[i]; e = e->next)
+			cut_locked(sock__container_of(e, struct job, link),
+				   -ESHUTDOWN, w->loop->now_ms);
+	pthread_mutex_unlock(&js->lock);
 }
 
 bool sock__jobs_idle(struct sock__worker *w)
 {
-	(void)w;
-	return true;
+	return !w->jobs || w->jobs->njobs == 0;
+}
+
+/* Kill and reap every child still running (the loop is not running). */
+static void kill_children(struct sock__jobs *js)
+{
+	struct sock__list *e, *next;
+	struct job *job;
+
+	pthread_mutex_lock(&js->lock);
+	for (e = js->active.next; e != &js->active; e = next) {
+		next = e->next;
+		job = sock__container_of(e, struct job, link);
+		if (job->pid <= 0)
+			continue;
+		kill(job->pid, SIGKILL);
+		while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (job->pidfd >= 0) {
+			sock_unwatch(&job->pid_watch);
+			close(job->pidfd);
+		}
+		sock__list_del(&job->link);
+		free(job);
+	}
+	pthread_mutex_unlock(&js->lock);
+}
+
+/* Wait for every handler thread to end, and free all jobs. */
+static void drain(struct sock__jobs *js)
+{
+	struct job *job;
+	unsigned int i;
+
+	pthread_mutex_lock(&js->lock);
+	js->quit = true;
+	pthread_cond_broadcast(&js->queued);
+	pthread_mutex_unlock(&js->lock);
+	for (i = 0; i < js->npool; i++)
+		pthread_join(js->pool[i], NULL);
+	free(js->pool);
+	js->pool = NULL;
+	js->npool = 0;
+	pthread_mutex_lock(&js->lock);
+	for (;;) {
+		while (sock__list_is_empty(&js->done) &&
+		       !sock__list_is_empty(&js->active))
+			pthread_cond_wait(&js->ended, &js->lock);
+		if (sock__list_is_empty(&js->done))
+			break;
+		job = sock__container_of(js->done.next, struct job, link);
+		sock__list_del(&job->link);
+		pthread_mutex_unlock(&js->lock);
+		if (job->has_thread)
+			pthread_join(job->thread, NULL);
+		free(job);
+		pthread_mutex_lock(&js->lock);
+	}
+	pthread_mutex_unlock(&js->lock);
 }
 
 void sock__jobs_release(struct sock__worker *w)
 {
-	(void)w;
+	struct sock__jobs *js = w->jobs;
+
+	if (!js)
+		return;
+	sock__jobs_shutdown(w);
+	kill_children(js);
+	drain(js);
+	sock_timer_stop(w->loop, &js->timer);
+	sock_unwatch(&js->wake_watch);
+	close(js->wake_fd);
+	pthread_mutex_destroy(&js->lock);
+	pthread_cond_destroy(&js->queued);
+	pthread_cond_destroy(&js->ended);
+	free(js);
+	w->jobs = NULL;
 }

@@ -373,9 +373,12 @@ void sock_server_stop(struct sock_server *srv);
  * Descriptors passed by systemd socket activation, without libsystemd:
  * when LISTEN_PID is this process, take LISTEN_FDS descriptors from 3 up,
  * named by LISTEN_FDNAMES (colon-separated; "" where absent), and unset
- * the three variables.  Each is made non-blocking and close-on-exec.
- * Writes up to max entries; returns how many were passed (0 when not
- * activated), or -EINVAL for malformed variables.
+ * the three variables.  Each is made non-blocking and close-on-exec and
+ * taken as it is, not duplicated: the caller owns it (sock_server_adopt
+ * it or close it).  Writes up to max entries; returns how many were
+ * passed (0 when not activated; those beyond max stay open, the
+ * caller's), -EINVAL for malformed variables, -EBADF or -ENOTSOCK for a
+ * passed descriptor that is not an open socket (then nothing is written).
  */
 struct sock_listen_fd {
 	struct sock sock;
