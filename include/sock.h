@@ -685,6 +685,18 @@ ssize_t sock_recv(struct sock *s, void *buf, size_t len, int flags) SOCK_WUR;
 ssize_t sock_recv_alloc(struct sock *s, size_t max, void **out,
 			int flags) SOCK_WUR;
 
+/*
+ * Receive a stream to its end, as Python's makefile().read() does: every
+ * byte until the peer closes, into a buffer this call allocates, all
+ * within one timeout.  On success *out is a malloc'd buffer, NUL
+ * terminated after the data, that the caller frees, and the count is
+ * returned (0 for an empty stream).  Returns -EMSGSIZE when the stream
+ * holds more than max bytes (the max bytes read are dropped, nothing past
+ * them is consumed), -EINVAL for max 0, -ENOMEM, or another negative code;
+ * *out is NULL on failure.
+ */
+ssize_t sock_recv_all(struct sock *s, size_t max, void **out) SOCK_WUR;
+
 /* Python's recvfrom_into(): sock_recv() that also reports the sender in
  * from (may be NULL). */
 ssize_t sock_recvfrom(struct sock *s, void *buf, size_t len,

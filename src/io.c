@@ -215,6 +215,56 @@ ssize_t sock_recv_alloc(struct sock *s, size_t max, void **out, int flags)
 	return sock_recvfrom_alloc(s, max, out, NULL, flags);
 }
 
+ssize_t sock_recv_all(struct sock *s, size_t max, void **out)
+{
+	int64_t deadline = sock__deadline(s->timeout_ms);
+	size_t len = 0, room = max < 4096 ? max : 4096;
+	char *buf, *more;
+	ssize_t n;
+
+	assert(s && out);
+	*out = NULL;
+	if (max == 0 || max >= SSIZE_MAX)
+		return -EINVAL;
+	buf = malloc(room + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (len == room) {
+			/* Full: one byte more would be past max. */
+			if (room == max) {
+				n = recv_until(s, buf, 1, NULL, MSG_PEEK,
+					       deadline);
+				if (n > 0)
+					n = -EMSGSIZE;
+				if (n < 0)
+					goto out_free;
+				break;
+			}
+			room = room > max / 2 ? max : 2 * room;
+			more = realloc(buf, room + 1);
+			if (!more) {
+				n = -ENOMEM;
+				goto out_free;
+			}
+			buf = more;
+		}
+		n = recv_until(s, buf + len, room - len, NULL, 0, deadline);
+		if (n < 0)
+			goto out_free;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = shrink(buf, len, room);
+	return (ssize_t)len;
+
+out_free:
+	free(buf);
+	return n;
+}
+
 /* Receive exactly len bytes within deadline; *got counts them. */
 static int recv_exact_until(struct sock *s, char *buf, size_t len, size_t *got,
 			    int64_t deadline)

@@ -594,6 +594,111 @@ static void long_datagram_is_truncated(void)
 	close_pair(p);
 }
 
+/* ---- recv_all -------------------------------------------------------- */
+
+struct bulk {
+	pthread_t thread;
+	struct sock *s;
+	const unsigned char *data;
+	size_t len;
+};
+
+static void *bulk_main(void *arg)
+{
+	struct bulk *b = arg;
+
+	if (sock_sendall(b->s, b->data, b->len, NULL, 0) < 0 ||
+	    sock_shutdown(b->s, SHUT_WR) < 0)
+		abort();
+	return NULL;
+}
+
+static void recv_all_reads_stream_to_its_end(void)
+{
+	size_t len = 3 << 20;
+	unsigned char *data = pattern(len);
+	struct bulk b = { .data = data, .len = len };
+	struct sock p[2];
+	void *out;
+
+	tcp_pair(p);
+	b.s = &p[0];
+	CHECK(pthread_create(&b.thread, NULL, bulk_main, &b) == 0);
+	CHECK_INT(sock_recv_all(&p[1], 8 << 20, &out), ==, len);
+	CHECK(pthread_join(b.thread, NULL) == 0);
+	CHECK(memcmp(out, data, len) == 0);
+	CHECK_INT(((char *)out)[len], ==, '\0');
+	free(out);
+	free(data);
+	close_pair(p);
+}
+
+static void recv_all_of_empty_stream_is_zero(void)
+{
+	struct sock p[2];
+	void *out;
+
+	unix_pair(p);
+	CHECK_OK(sock_shutdown(&p[0], SHUT_WR));
+	CHECK_INT(sock_recv_all(&p[1], 16, &out), ==, 0);
+	CHECK(out != NULL);
+	CHECK_STR(out, "");
+	free(out);
+	close_pair(p);
+}
+
+static void recv_all_takes_exactly_max(void)
+{
+	char text[64];
+	struct sock p[2];
+	void *out;
+
+	memset(text, 'x', sizeof(text));
+	unix_pair(p);
+	CHECK_OK(sock_sendall(&p[0], text, sizeof(text), NULL, 0));
+	CHECK_OK(sock_shutdown(&p[0], SHUT_WR));
+	CHECK_INT(sock_recv_all(&p[1], sizeof(text), &out), ==, sizeof(text));
+	CHECK(memcmp(out, text, sizeof(text)) == 0);
+	free(out);
+	close_pair(p);
+}
+
+static void recv_all_past_max_is_emsgsize(void)
+{
+	char text[100], rest[64];
+	struct sock p[2];
+	void *out = &out;
+
+	memset(text, 'y', sizeof(text));
+	unix_pair(p);
+	CHECK_OK(sock_sendall(&p[0], text, sizeof(text), NULL, 0));
+	CHECK_OK(sock_shutdown(&p[0], SHUT_WR));
+	CHECK_ERR(sock_recv_all(&p[1], 64, &out), -EMSGSIZE);
+	CHECK(out == NULL);
+	/* Nothing past max was consumed. */
+	CHECK_INT(sock_recv(&p[1], rest, sizeof(rest), 0), ==, 36);
+	CHECK_ERR(sock_recv_all(&p[1], 0, &out), -EINVAL);
+	close_pair(p);
+}
+
+static void recv_all_without_end_times_out(void)
+{
+	struct sock p[2];
+	long long t0, ms;
+	void *out = &out;
+
+	unix_pair(p);
+	CHECK_OK(sock_sendall(&p[0], "abc", 3, NULL, 0));
+	CHECK_OK(sock_settimeout(&p[1], 200));
+	t0 = test_now_ms();
+	CHECK_ERR(sock_recv_all(&p[1], 1024, &out), -ETIMEDOUT);
+	ms = test_now_ms() - t0;
+	CHECK_INT(ms, >=, 150);
+	CHECK_INT(ms, <, 2000);
+	CHECK(out == NULL);
+	close_pair(p);
+}
+
 /* ---- recv_alloc ------------------------------------------------------ */
 
 static void recv_alloc_returns_terminated_buffer(void)
@@ -1287,6 +1392,11 @@ static void sendmsg_to_address(void)
 
 static const struct test tests[] = {
 	TEST(send_and_recv_round_trip),
+	TEST(recv_all_reads_stream_to_its_end),
+	TEST(recv_all_of_empty_stream_is_zero),
+	TEST(recv_all_takes_exactly_max),
+	TEST(recv_all_past_max_is_emsgsize),
+	TEST(recv_all_without_end_times_out),
 	TEST(recv_with_zero_timeout_is_eagain),
 	TEST(recv_dontwait_does_not_wait),
 	TEST(recv_with_short_timeout_times_out),
