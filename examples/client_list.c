@@ -14,7 +14,7 @@
  * bytes arrives whole.
  */
 
-#include <sock.h>
+#include "seed.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -43,67 +43,6 @@ struct client {
 	struct sock conn;
 	struct sock_addr address;
 };
-
-/*
- * The length of the valid UTF-8 sequence at p (n > 0 bytes left) and its
- * code point in *cp, or 0 when p does not start one.
- */
-static size_t utf8_decode(const unsigned char *p, size_t n, unsigned int *cp)
-{
-	static const unsigned int least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	/* the length by the lead byte's top four bits; 0: not a lead byte */
-	static const unsigned char lengths[16] = { 1, 1, 1, 1, 1, 1, 1, 1,
-						   0, 0, 0, 0, 2, 2, 3, 4 };
-	size_t len = p[0] < 0xf5 ? lengths[p[0] >> 4] : 0, i;
-
-	if (len == 0 || len > n)
-		return 0;
-	*cp = len == 1 ? p[0] : p[0] & (0x7fu >> len);
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (p[i] & 0x3f);
-	}
-	if (*cp < least[len] || *cp > 0x10ffff ||
-	    (*cp >= 0xd800 && *cp < 0xe000))
-		return 0;
-	return len;
-}
-
-/*
- * Write bytes as the JSON string Python's json.dumps() writes for the text
- * they decode to as UTF-8: ASCII only, \uXXXX for the rest.  A byte that
- * is not valid UTF-8 becomes \udcXX, as Python's "surrogateescape" decodes
- * it, so any bytes have a JSON form that tells them apart.
- */
-static void json_string(FILE *f, const unsigned char *p, size_t n)
-{
-	static const char esc[] = "\"\\\b\f\n\r\t", name[] = "\"\\bfnrt";
-	unsigned int cp;
-	const char *e;
-	size_t len;
-
-	fputc('"', f);
-	for (; n > 0; p += len, n -= len) {
-		len = utf8_decode(p, n, &cp);
-		if (len == 0) {
-			cp = 0xdc00 | p[0];
-			len = 1;
-		}
-		e = cp > 0 && cp < 0x80 ? strchr(esc, (int)cp) : NULL;
-		if (e)
-			fprintf(f, "\\%c", name[e - esc]);
-		else if (cp >= 0x20 && cp < 0x7f)
-			fputc((int)cp, f);
-		else if (cp < 0x10000)
-			fprintf(f, "\\u%04x", cp);
-		else
-			fprintf(f, "\\u%04x\\u%04x",
-				0xd800 + ((cp - 0x10000) >> 10),
-				0xdc00 + ((cp - 0x10000) & 0x3ff));
-	}
-	fputc('"', f);
-}
 
 /* client_list[name] = entry: replace the entry in place or append it. */
 static int list_set(struct client_list *list, char *key, const char *host,
@@ -167,7 +106,7 @@ static char *json_key(const void *name, size_t n)
 	f = open_memstream(&key, &len);
 	if (!f)
 		return NULL;
-	json_string(f, name, n);
+	seed_json_string(f, name, n);
 	if (fclose(f)) {
 		free(key);
 		return NULL;
@@ -262,87 +201,9 @@ static int server(const char *addr, long count)
 	pthread_exit(NULL); /* the process ends with the last client's thread */
 }
 
-/* Everything the server sends, until it hangs up, NUL-terminated. */
-static ssize_t recv_all(struct sock *s, char **out)
-{
-	size_t len = 0, room = 4096;
-	char *buf = malloc(room + 1), *more;
-	ssize_t n = buf ? 1 : -ENOMEM;
-
-	while (n > 0) {
-		if (len == room) {
-			room *= 2;
-			if (room > REPLY_MAX) {
-				n = -EMSGSIZE;
-				break;
-			}
-			more = realloc(buf, room + 1);
-			if (!more) {
-				n = -ENOMEM;
-				break;
-			}
-			buf = more;
-		}
-		n = sock_recv(s, buf + len, room - len, 0);
-		if (n > 0)
-			len += (size_t)n;
-	}
-	if (n < 0) {
-		free(buf);
-		return n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	return (ssize_t)len;
-}
-
-/*
- * Print JSON text as Python's json.dumps(json.loads(text), indent=4) does,
- * for text as json.dumps() writes it (strings and numbers are kept as they
- * are).  Returns -1 when the text ends inside a string or a bracket.
- */
-static int print_indented(const char *p)
-{
-	bool in_string = false;
-	int depth = 0;
-	const char *q;
-
-	for (; *p && depth >= 0; p++) {
-		if (in_string) {
-			putchar(*p);
-			if (*p == '\\' && p[1])
-				putchar(*++p);
-			else if (*p == '"')
-				in_string = false;
-		} else if (*p == '"') {
-			in_string = true;
-			putchar('"');
-		} else if (*p == '{' || *p == '[') {
-			q = p + 1 + strspn(p + 1, " \t\r\n");
-			if (*q == (*p == '{' ? '}' : ']')) { /* {} and [] */
-				printf("%c%c", *p, *q);
-				p = q;
-			} else {
-				printf("%c\n%*s", *p, 4 * ++depth, "");
-			}
-		} else if (*p == '}' || *p == ']') {
-			--depth;
-			printf("\n%*s%c", 4 * depth, "", *p);
-		} else if (*p == ',') {
-			printf(",\n%*s", 4 * depth, "");
-		} else if (*p == ':') {
-			printf(": ");
-		} else if (!strchr(" \t\r\n", *p)) {
-			putchar(*p);
-		}
-	}
-	putchar('\n');
-	return in_string || depth != 0 ? -1 : 0;
-}
-
 static int client(const char *name, const char *addr)
 {
-	char *data = NULL;
+	void *data = NULL;
 	struct sock s;
 	ssize_t n;
 
@@ -352,14 +213,14 @@ static int client(const char *name, const char *addr)
 	if (!n) /* the name is complete, even an empty one */
 		n = sock_shutdown(&s, SHUT_WR);
 	if (!n)
-		n = recv_all(&s, &data);
+		n = sock_recv_all(&s, REPLY_MAX, &data);
 	sock_close(&s);
 	if (n < 0) {
 		fprintf(stderr, "client_list: %s: %s\n", addr,
 			sock_strerror((int)n));
 		return 1;
 	}
-	n = print_indented(data);
+	n = seed_json_print_indented(data);
 	free(data);
 	if (n)
 		fprintf(stderr, "client_list: %s sent malformed JSON\n", addr);

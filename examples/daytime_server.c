@@ -7,7 +7,7 @@
  * "\r\n" and hangs up; exits after COUNT connections when COUNT is given.
  */
 
-#include <sock.h>
+#include "seed.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 {
 	long count = argc > 3 ? atol(argv[3]) : -1, served;
 	char name[SOCK_HOSTNAME_MAX] = "", addr[SOCK_ADDR_STRLEN];
-	char host[NI_MAXHOST], now[64];
+	char who[SEED_TUPLE_LEN], now[64];
 	struct sock serversocket = SOCK_CLOSED, clientsocket;
 	struct sock_addr peer;
 	time_t t;
@@ -40,18 +40,15 @@ int main(int argc, char **argv)
 
 	for (served = 0; count < 0 || served < count; served++) {
 		err = sock_accept(&serversocket, &clientsocket, &peer);
-		if (!err)
-			err = sock_getnameinfo(&peer, NI_NUMERICHOST, host,
-					       sizeof(host), NULL, 0);
 		if (err)
 			return fail("accept", err);
-		printf("Got a connection from ('%s', %d)\n", host,
-		       sock_addr_port(&peer));
+		printf("Got a connection from %s\n",
+		       seed_tuple(&peer, who, sizeof(who)));
 		t = time(NULL);
 		snprintf(now, sizeof(now), "%.24s\r\n", ctime(&t));
 		err = sock_sendall(&clientsocket, now, strlen(now), NULL, 0);
 		if (err)
-			fail(host, err);
+			fail(who, err);
 		sock_close(&clientsocket);
 	}
 	sock_close(&serversocket);

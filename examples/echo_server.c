@@ -7,7 +7,7 @@
  * when the client hangs up.
  */
 
-#include <sock.h>
+#include "seed.h"
 
 static int fail(const char *what, ssize_t err)
 {
@@ -17,7 +17,7 @@ static int fail(const char *what, ssize_t err)
 
 int main(int argc, char **argv)
 {
-	char addr[SOCK_ADDR_STRLEN], host[NI_MAXHOST], data[1024];
+	char addr[SOCK_ADDR_STRLEN], who[SEED_TUPLE_LEN], data[1024];
 	struct sock s, conn;
 	struct sock_addr peer;
 	ssize_t n;
@@ -28,12 +28,9 @@ int main(int argc, char **argv)
 	if (!n)
 		n = sock_accept(&s, &conn, &peer);
 	sock_close(&s);
-	if (!n)
-		n = sock_getnameinfo(&peer, NI_NUMERICHOST, host, sizeof(host),
-				     NULL, 0);
 	if (n)
 		return fail(addr, n);
-	printf("Connected by ('%s', %d)\n", host, sock_addr_port(&peer));
+	printf("Connected by %s\n", seed_tuple(&peer, who, sizeof(who)));
 	fflush(stdout);
 
 	while ((n = sock_recv(&conn, data, sizeof(data), 0)) > 0) {
@@ -42,5 +39,5 @@ int main(int argc, char **argv)
 			break;
 	}
 	sock_close(&conn);
-	return n < 0 ? fail(host, n) : 0;
+	return n < 0 ? fail(who, n) : 0;
 }

@@ -8,34 +8,10 @@
  * sock_sendall() sends it all.)
  */
 
-#include <sock.h>
+#include "seed.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Print bytes as Python's repr() does: b'...' with escapes. */
-static void print_repr(const unsigned char *p, size_t n)
-{
-	char q = memchr(p, '\'', n) && !memchr(p, '"', n) ? '"' : '\'';
-	size_t i;
-
-	printf("b%c", q);
-	for (i = 0; i < n; i++) {
-		if (p[i] == q || p[i] == '\\')
-			printf("\\%c", p[i]);
-		else if (p[i] == '\t')
-			printf("\\t");
-		else if (p[i] == '\n')
-			printf("\\n");
-		else if (p[i] == '\r')
-			printf("\\r");
-		else if (p[i] < ' ' || p[i] > '~')
-			printf("\\x%02x", p[i]);
-		else
-			putchar(p[i]);
-	}
-	putchar(q);
-}
 
 int main(int argc, char **argv)
 {
@@ -60,7 +36,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("Received ");
-	print_repr(data, (size_t)n);
+	seed_repr(data, (size_t)n);
 	putchar('\n');
 	free(data);
 	return 0;

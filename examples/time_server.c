@@ -7,7 +7,7 @@
  * after COUNT connections when COUNT is given.
  */
 
-#include <sock.h>
+#include "seed.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 {
 	const char *port = argc > 2 ? argv[2] : "8037";
 	long count = argc > 3 ? atol(argv[3]) : -1, served;
-	char addr[SOCK_ADDR_STRLEN], host[NI_MAXHOST];
+	char addr[SOCK_ADDR_STRLEN], who[SEED_TUPLE_LEN];
 	struct sock service, channel;
 	struct sock_addr info;
 	unsigned char t[4];
@@ -40,17 +40,14 @@ int main(int argc, char **argv)
 
 	for (served = 0; count < 0 || served < count; served++) {
 		err = sock_accept(&service, &channel, &info);
-		if (!err)
-			err = sock_getnameinfo(&info, NI_NUMERICHOST, host,
-					       sizeof(host), NULL, 0);
 		if (err)
 			return fail("accept", err);
-		printf("connection from ('%s', %d)\n", host,
-		       sock_addr_port(&info));
+		printf("connection from %s\n",
+		       seed_tuple(&info, who, sizeof(who)));
 		sock_put_be32(t, (uint32_t)(time(NULL) + TIME1970));
 		err = sock_sendall(&channel, t, sizeof(t), NULL, 0);
 		if (err)
-			fail(host, err);
+			fail(who, err);
 		sock_close(&channel);
 	}
 	sock_close(&service);

@@ -7,39 +7,15 @@
  * tuple and bytes; exits after COUNT datagrams when COUNT is given.
  */
 
-#include <sock.h>
+#include "seed.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Print bytes as Python's repr() does: b'...' with escapes. */
-static void print_repr(const unsigned char *p, size_t n)
-{
-	char q = memchr(p, '\'', n) && !memchr(p, '"', n) ? '"' : '\'';
-	size_t i;
-
-	printf("b%c", q);
-	for (i = 0; i < n; i++) {
-		if (p[i] == q || p[i] == '\\')
-			printf("\\%c", p[i]);
-		else if (p[i] == '\t')
-			printf("\\t");
-		else if (p[i] == '\n')
-			printf("\\n");
-		else if (p[i] == '\r')
-			printf("\\r");
-		else if (p[i] < ' ' || p[i] > '~')
-			printf("\\x%02x", p[i]);
-		else
-			putchar(p[i]);
-	}
-	putchar(q);
-}
-
 int main(int argc, char **argv)
 {
 	long count = argc > 3 ? atol(argv[3]) : -1, received;
-	char addr[SOCK_ADDR_STRLEN], host[NI_MAXHOST];
+	char addr[SOCK_ADDR_STRLEN], who[SEED_TUPLE_LEN];
 	struct sock_addr from;
 	struct sock sock;
 	ssize_t n, err;
@@ -60,14 +36,10 @@ int main(int argc, char **argv)
 			err = n;
 			break;
 		}
-		err = sock_getnameinfo(&from, NI_NUMERICHOST, host,
-				       sizeof(host), NULL, 0);
-		if (!err) {
-			printf("Got message from ('%s', %d): ", host,
-			       sock_addr_port(&from));
-			print_repr(msg, (size_t)n);
-			putchar('\n');
-		}
+		printf("Got message from %s: ",
+		       seed_tuple(&from, who, sizeof(who)));
+		seed_repr(msg, (size_t)n);
+		putchar('\n');
 		free(msg);
 	}
 	sock_close(&sock);

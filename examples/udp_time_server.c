@@ -7,7 +7,7 @@
  * COUNT datagrams when COUNT is given.
  */
 
-#include <sock.h>
+#include "seed.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 {
 	const char *port = argc > 2 ? argv[2] : "8037";
 	long count = argc > 3 ? atol(argv[3]) : -1, served;
-	char addr[SOCK_ADDR_STRLEN], host[NI_MAXHOST];
+	char addr[SOCK_ADDR_STRLEN], who[SEED_TUPLE_LEN];
 	struct sock_addr client;
 	struct sock service;
 	unsigned char t[4];
@@ -44,17 +44,14 @@ int main(int argc, char **argv)
 	for (served = 0; count < 0 || served < count; served++) {
 		/* a zero-length receive takes the datagram, whatever it holds */
 		n = sock_recvfrom(&service, t, 0, &client, 0);
-		if (n >= 0)
-			n = sock_getnameinfo(&client, NI_NUMERICHOST, host,
-					     sizeof(host), NULL, 0);
 		if (n < 0)
 			return fail("recvfrom", n);
-		printf("connection from ('%s', %d)\n", host,
-		       sock_addr_port(&client));
+		printf("connection from %s\n",
+		       seed_tuple(&client, who, sizeof(who)));
 		sock_put_be32(t, (uint32_t)(time(NULL) + TIME1970));
 		n = sock_sendto(&service, t, sizeof(t), &client, 0);
 		if (n < 0)
-			fail(host, n);
+			fail(who, n);
 	}
 	sock_close(&service);
 	return 0;
