@@ -5,6 +5,7 @@
 
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,14 @@ struct command {
 
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the services (echo, time, chat ...)" },
+	{ "time", cmd_time, "ask a time server (RFC 868) for the time" },
+	{ "daytime", cmd_daytime,
+	  "ask a daytime server (RFC 867) for the date" },
+	{ "echo", cmd_echo, "send a message to an echo server (RFC 862)" },
+	{ "clients", cmd_clients, "join a client list and print it" },
+	{ "chat", cmd_chat, "join a chat room" },
+	{ "connect", cmd_connect, "connect standard input and output to ADDR" },
+	{ "listen", cmd_listen, "accept one peer on ADDR, then as connect" },
 };
 
 static void usage(FILE *out)
@@ -34,6 +43,12 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	/*
+	 * Sockets never raise SIGPIPE (libsock sends with MSG_NOSIGNAL);
+	 * standard output closed under us is then an error like any other,
+	 * reported on one line, not a silent death.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

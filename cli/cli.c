@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.c -- what the commands share: messages, options, addresses, connect */
+
+#include <sock.h>
+
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How many resolved addresses cli_connect() tries with -4 or -6. */
+#define CONNECT_ADDRS_MAX 16
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sock: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_FAILURE;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sock %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'sock %s --help')\n", cmd);
+	return CLI_USAGE;
+}
+
+/* The short option of a long one: --udp is -u, --help is -h. */
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "udp", no_argument, NULL, 'u' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Take one option c with its argument arg into o. */
+static int take_option(const struct cli_command *cmd, int c, const char *arg,
+		       struct cli_options *o)
+{
+	switch (c) {
+	case 'u':
+		o->udp = true;
+		break;
+	case '4':
+		o->family = AF_INET;
+		break;
+	case '6':
+		o->family = AF_INET6;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case 'n':
+		o->name = arg;
+		break;
+	case 'w':
+		if (cli_seconds(arg, &o->wait_ms))
+			return cli_usage(cmd->name,
+					 "-w wants seconds above 0, not '%s'",
+					 arg);
+		break;
+	}
+	return -1;
+}
+
+int cli_parse(const struct cli_command *cmd, int argc, char **argv,
+	      struct cli_options *o)
+{
+	char optstring[32];
+	int c, ret;
+
+	*o = (struct cli_options){ .family = AF_UNSPEC, .wait_ms = -1 };
+	snprintf(optstring, sizeof(optstring), "%s:h%s",
+		 cmd->options_first ? "+" : "", cmd->opts);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, optstring, long_options, NULL)) !=
+	       -1) {
+		if (c == 'h') {
+			fputs(cmd->help, stdout);
+			return CLI_OK;
+		}
+		if (c == ':')
+			return cli_usage(cmd->name,
+					 "option '-%c' needs a value", optopt);
+		if (c == '?' && optopt)
+			return cli_usage(cmd->name, "unknown option '-%c'",
+					 optopt);
+		if (c == '?' || !strchr(cmd->opts, c))
+			return cli_usage(cmd->name, "unknown option '%s'",
+					 argv[optind - 1]);
+		ret = take_option(cmd, c, optarg, o);
+		if (ret >= 0)
+			return ret;
+	}
+	o->first = optind;
+	return -1;
+}
+
+int cli_addr_fail(const char *verb, const char *addr, int err)
+{
+	cli_fail("cannot %s %s: %s", verb, addr, sock_strerror(err));
+	return err == SOCK_EBADADDR ? CLI_USAGE : CLI_FAILURE;
+}
+
+int cli_seconds(const char *text, int *ms)
+{
+	char *end;
+	double s;
+
+	errno = 0;
+	s = strtod(text, &end);
+	if (errno || end == text || *end || !(s > 0) || s > 86400)
+		return -EINVAL;
+	*ms = (int)(s * 1000 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+bool cli_addr_is_unix(const char *addr)
+{
+	struct sock_addr a;
+
+	return !sock_addr_parse(&a, addr) && sock_addr_family(&a) == AF_UNIX;
+}
+
+int cli_addr_with_port(const char *addr, int port, char *buf, size_t size)
+{
+	const char *colon = strchr(addr, ':');
+	const char *close = strrchr(addr, ']');
+	int n;
+
+	if (cli_addr_is_unix(addr))
+		n = snprintf(buf, size, "%s", addr);
+	else if (addr[0] == '[' && close && close[1] == '\0')
+		n = snprintf(buf, size, "%s:%d", addr, port);
+	else if (addr[0] != '[' && colon && strchr(colon + 1, ':'))
+		n = snprintf(buf, size, "[%s]:%d", addr, port);
+	else if (!colon)
+		n = snprintf(buf, size, "%s:%d", addr, port);
+	else
+		n = snprintf(buf, size, "%s", addr);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Split "host:port" or "[v6]:port" text into host and port.  Address text
+ * is parsed by the library; this split exists only because resolving for
+ * one family (-4, -6) goes through sock_getaddrinfo(), which takes the two
+ * apart.
+ */
+static int split_hostport(const char *text, char *host, size_t hostsize,
+			  const char **port)
+{
+	const char *h = text, *hend, *colon;
+
+	if (text[0] == '[') {
+		h = text + 1;
+		hend = strchr(h, ']');
+		if (!hend || hend[1] != ':')
+			return SOCK_EBADADDR;
+		colon = hend + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || memchr(text, ':', (size_t)(colon - text)))
+			return SOCK_EBADADDR;
+		hend = colon;
+	}
+	if ((size_t)(hend - h) >= hostsize || !colon[1])
+		return SOCK_EBADADDR;
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	*port = colon + 1;
+	return 0;
+}
+
+int cli_resolve_family(struct sock_addr *addr, const char *text, int family,
+		       int type, int flags, int timeout_ms)
+{
+	struct sock_addrinfo ai;
+	char host[CLI_ADDR_MAX];
+	const char *port;
+	ssize_t n;
+	int err;
+
+	err = split_hostport(text, host, sizeof(host), &port);
+	if (err)
+		return err;
+	n = sock_getaddrinfo(host[0] ? host : NULL, port, family, type, flags,
+			     &ai, 1, timeout_ms);
+	if (n < 0)
+		return (int)n;
+	*addr = ai.addr;
+	return 0;
+}
+
+/* Connect s to one address within deadline; s is closed on failure. */
+static int connect_addr(struct sock *s, const struct sock_addr *addr, int type,
+			int64_t deadline)
+{
+	int err;
+
+	err = sock_open(s, sock_addr_family(addr), type, 0);
+	if (err)
+		return err;
+	if (sock_addr_family(addr) == AF_UNIX && type == SOCK_DGRAM) {
+		/* "unix:" autobinds: the server's reply needs an address. */
+		err = sock_bind(s, "unix:");
+		if (err)
+			goto out_close;
+	}
+	err = sock_settimeout(s, cli_remaining(deadline));
+	if (!err)
+		err = sock_connect_addr(s, addr);
+	if (!err)
+		err = sock_settimeout(s, SOCK_FOREVER);
+	if (err)
+		goto out_close;
+	return 0;
+
+out_close:
+	sock_close(s);
+	return err;
+}
+
+/* cli_connect() for one family: try each address it resolves to. */
+static int connect_family(struct sock *s, int type, const char *text,
+			  int family, int timeout_ms)
+{
+	struct sock_addrinfo ai[CONNECT_ADDRS_MAX];
+	int64_t deadline = cli_deadline(timeout_ms);
+	char host[CLI_ADDR_MAX];
+	const char *port;
+	int err, first = 0;
+	ssize_t n, i;
+
+	err = split_hostport(text, host, sizeof(host), &port);
+	if (err)
+		return err;
+	n = sock_getaddrinfo(host, port, family, type, 0, ai, CONNECT_ADDRS_MAX,
+			     timeout_ms);
+	if (n < 0)
+		return (int)n;
+	for (i = 0; i < n; i++) {
+		err = connect_addr(s, &ai[i].addr, type, deadline);
+		if (!err)
+			return 0;
+		if (!first || err == -ECONNREFUSED)
+			first = err;
+	}
+	return first;
+}
+
+int cli_connect(struct sock *s, int type, const char *addr, int family,
+		int timeout_ms)
+{
+	struct sock_addr local;
+
+	if (!sock_addr_parse(&local, addr) &&
+	    sock_addr_family(&local) == AF_UNIX)
+		return connect_addr(s, &local, type, cli_deadline(timeout_ms));
+	if (family != AF_UNSPEC)
+		return connect_family(s, type, addr, family, timeout_ms);
+	return sock_connect(s, type, addr, timeout_ms);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t cli_deadline(int timeout_ms)
+{
+	return timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+}
+
+int cli_remaining(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline == INT64_MAX)
+		return SOCK_FOREVER;
+	left = deadline - now_ms();
+	if (left < 1)
+		return 1;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/* pipe.c -- sock connect and sock listen: netcat, standard I/O to a socket */
+
+#include <sock.h>
+
+#include "cli.h"
+#include "pump.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Over UDP nothing marks the end of the replies: once standard input ended,
+ * a session without -w lasts until the peer has been silent this long.
+ */
+#define DGRAM_LINGER_MS 2000
+
+/* Room for any datagram a listener's first sender sends. */
+#define DGRAM_MAX 65536
+
+static void say(const struct cli_options *o, const char *what,
+		const struct sock_addr *addr)
+{
+	char text[SOCK_ADDR_STRLEN];
+
+	if (!o->verbose)
+		return;
+	if (sock_addr_format(addr, text, sizeof(text)) < 0)
+		snprintf(text, sizeof(text), "an unnamed address");
+	fprintf(stderr, "sock: %s %s\n", what, text);
+}
+
+/*
+ * Copy standard input to s (unless can_send is false: then it is not
+ * read) and s to standard output until the session ends.
+ */
+static int run(struct sock *s, const char *peer, const struct cli_options *o,
+	       bool can_send)
+{
+	int idle = o->wait_ms, drain = o->wait_ms;
+	struct pump p;
+	int err;
+
+	if (s->type == SOCK_DGRAM && can_send && drain < 0)
+		drain = DGRAM_LINGER_MS;
+	p = (struct pump){
+		.sock = s,
+		.in_fd = can_send ? STDIN_FILENO : -1,
+		.out_fd = STDOUT_FILENO,
+		.idle_ms = idle,
+		.drain_ms = drain,
+	};
+	err = pump_run(&p);
+	return err ? pump_fail(&p, peer, err) : CLI_OK;
+}
+
+/* The one operand, ADDR.  Returns -1 to go on, or the status to exit
+ * with. */
+static int operand(const struct cli_command *cmd, int argc, char **argv,
+		   struct cli_options *o, const char **addr)
+{
+	int ret = cli_parse(cmd, argc, argv, o);
+
+	if (ret >= 0)
+		return ret;
+	if (o->first >= argc)
+		return cli_usage(cmd->name, "missing address");
+	if (o->first + 1 < argc)
+		return cli_usage(cmd->name, "unexpected operand '%s'",
+				 argv[o->first + 1]);
+	*addr = argv[o->first];
+	return -1;
+}
+
+static const struct cli_command connect_command = {
+	.name = "connect",
+	.opts = "u46vw:",
+	.help = "usage: sock connect [-u] [-4|-6] [-v] [-w SECONDS] ADDR\n"
+		"\n"
+		"Connect to ADDR (HOST:PORT, [IPV6]:PORT, a Unix socket path "
+		"or @name)\nand copy standard input to it and what it sends "
+		"to standard output,\nboth at once.  Over a stream the end "
+		"of standard input shuts down the\nsending side, and the "
+		"session lasts until the peer closes too.\n"
+		"\n"
+		"  -u            UDP (a Unix datagram socket with a Unix "
+		"address): each\n"
+		"                read of standard input is one datagram; "
+		"once it ended,\n"
+		"                replies are printed until the peer is "
+		"silent for 2 s\n"
+		"                (or SECONDS)\n"
+		"  -4, -6        only IPv4 or only IPv6 addresses\n"
+		"  -v            tell on standard error whom we talk to\n"
+		"  -w SECONDS    give up connecting, or on a session where "
+		"nothing moved,\n"
+		"                after SECONDS (default: no limit)\n",
+};
+
+int cmd_connect(int argc, char **argv)
+{
+	struct cli_options o;
+	struct sock_addr peer;
+	const char *addr;
+	struct sock s;
+	int err, ret;
+
+	ret = operand(&connect_command, argc, argv, &o, &addr);
+	if (ret >= 0)
+		return ret;
+	err = cli_connect(&s, o.udp ? SOCK_DGRAM : SOCK_STREAM, addr, o.family,
+			  o.wait_ms);
+	if (err)
+		return cli_addr_fail("connect to", addr, err);
+	if (!sock_getpeername(&s, &peer))
+		say(&o, "connected to", &peer);
+	ret = run(&s, addr, &o, true);
+	sock_close(&s);
+	return ret;
+}
+
+/*
+ * The text to listen on: a bare port is the wildcard address, of the
+ * family -4 or -6 asks for; a host name is resolved for that family.
+ */
+static int listen_text(const char *addr, const struct cli_options *o, int type,
+		       char *buf, size_t size)
+{
+	const char *any = o->family == AF_INET6 ? "[::]" : "";
+	struct sock_addr a;
+	int n;
+
+	if (addr[strspn(addr, "0123456789")] == '\0') {
+		n = snprintf(buf, size, "%s:%s", any, addr);
+	} else if (addr[0] == ':') {
+		n = snprintf(buf, size, "%s%s", any, addr);
+	} else if (o->family == AF_UNSPEC || cli_addr_is_unix(addr)) {
+		n = snprintf(buf, size, "%s", addr);
+	} else {
+		n = cli_resolve_family(&a, addr, o->family, type, AI_PASSIVE,
+				       SOCK_FOREVER);
+		if (n)
+			return n;
+		n = sock_addr_format(&a, buf, size);
+	}
+	return n < 0 || (size_t)n >= size ? SOCK_EBADADDR : 0;
+}
+
+/* Remove the socket file of a Unix listener bound to a path. */
+static void unlink_path(const struct sock_addr *addr)
+{
+	if (sock_addr_family(addr) == AF_UNIX &&
+	    addr->len > offsetof(struct sockaddr_un, sun_path) &&
+	    addr->u.un.sun_path[0])
+		unlink(addr->u.un.sun_path);
+}
+
+/* Write all len bytes of buf to fd. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int listen_stream(struct sock *l, const char *addr,
+			 const struct cli_options *o)
+{
+	struct sock_addr self = { 0 }, peer;
+	struct sock c;
+	int err, ret;
+
+	err = sock_getsockname(l, &self);
+	if (!err)
+		err = sock_settimeout(l, o->wait_ms);
+	if (!err)
+		err = sock_accept(l, &c, &peer);
+	/* One connection only: nobody else may connect, or find the file. */
+	sock_close(l);
+	unlink_path(&self);
+	if (err == -ETIMEDOUT)
+		return cli_fail("no connection to %s within %g s", addr,
+				o->wait_ms / 1000.0);
+	if (err)
+		return cli_fail("cannot accept on %s: %s", addr,
+				sock_strerror(err));
+	say(o, "connection from", &peer);
+	ret = run(&c, addr, o, true);
+	sock_close(&c);
+	return ret;
+}
+
+/*
+ * A datagram listener answers its first sender: it connects to it, so that
+ * only that peer's datagrams come through after the first.  A Unix sender
+ * with no name cannot be answered: the listener then only prints what
+ * anyone sends.
+ */
+static int listen_dgram(struct sock *l, const char *addr,
+			const struct cli_options *o)
+{
+	struct sock_addr peer;
+	char buf[DGRAM_MAX];
+	bool named;
+	ssize_t n;
+	int err;
+
+	err = sock_settimeout(l, o->wait_ms);
+	n = err ? err : sock_recvfrom(l, buf, sizeof(buf), &peer, 0);
+	if (n == -ETIMEDOUT)
+		return cli_fail("no datagram to %s within %g s", addr,
+				o->wait_ms / 1000.0);
+	if (n < 0)
+		return cli_fail("cannot receive on %s: %s", addr,
+				sock_strerror((int)n));
+	say(o, "datagram from", &peer);
+	named = sock_addr_family(&peer) != AF_UNIX ||
+		peer.len > offsetof(struct sockaddr_un, sun_path);
+	if (named) {
+		err = sock_connect_addr(l, &peer);
+		if (err)
+			return cli_fail("cannot answer the sender to %s: %s",
+					addr, sock_strerror(err));
+	}
+	err = write_all(STDOUT_FILENO, buf, (size_t)n);
+	if (err)
+		return cli_fail("cannot write standard output: %s",
+				sock_strerror(err));
+	return run(l, addr, o, named);
+}
+
+static const struct cli_command listen_command = {
+	.name = "listen",
+	.opts = "u46vw:",
+	.help = "usage: sock listen [-u] [-4|-6] [-v] [-w SECONDS] ADDR\n"
+		"\n"
+		"Listen on ADDR (PORT or :PORT for every IPv4 address, "
+		"HOST:PORT,\n[IPV6]:PORT, a Unix socket path or @name), "
+		"accept one connection, and\ncopy standard input to it and "
+		"what it sends to standard output, as\n'sock connect' does.  "
+		"A Unix socket file is removed once the\nconnection came "
+		"(or the session ended, for datagrams).\n"
+		"\n"
+		"  -u            UDP (a Unix datagram socket with a Unix "
+		"address): answer\n"
+		"                the first sender, whose datagrams alone "
+		"are printed after\n"
+		"  -4, -6        IPv4 or IPv6 (-6 with a bare port: [::])\n"
+		"  -v            tell on standard error the address "
+		"listened on and the peer\n"
+		"  -w SECONDS    give up waiting for the peer, or on a "
+		"session where\n"
+		"                nothing moved, after SECONDS (default: no "
+		"limit)\n",
+};
+
+int cmd_listen(int argc, char **argv)
+{
+	int type, err, ret, flags = 0;
+	struct sock_addr self = { 0 };
+	char text[CLI_ADDR_MAX];
+	struct cli_options o;
+	const char *addr;
+	struct sock l;
+
+	ret = operand(&listen_command, argc, argv, &o, &addr);
+	if (ret >= 0)
+		return ret;
+	type = o.udp ? SOCK_DGRAM : SOCK_STREAM;
+	err = listen_text(addr, &o, type, text, sizeof(text));
+	if (err)
+		return cli_addr_fail("listen on", addr, err);
+	if (cli_addr_is_unix(text))
+		flags |= SOCK_LISTEN_UNLINK;
+	err = sock_listen(&l, type, text, 1, flags);
+	if (err)
+		return cli_addr_fail("listen on", addr, err);
+	if (!sock_getsockname(&l, &self))
+		say(&o, "listening on", &self);
+	if (type == SOCK_STREAM)
+		return listen_stream(&l, addr, &o);
+	ret = listen_dgram(&l, addr, &o);
+	sock_close(&l);
+	unlink_path(&self);
+	return ret;
+}
