@@ -78,11 +78,15 @@ $(SHARED): $(LIB_OBJ)
 	ln -sf libsock.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libsock.so.$(VERSION) $(BUILD)/libsock.so
 
+# The pkg-config file names the install directories, so install writes
+# it again for the PREFIX given then.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	-e 's|@REQUIRES@|$(URING_PC)|' libsock.pc.in
+
 $(PC): libsock.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@REQUIRES@|$(URING_PC)|' $< > $@
+	$(PC_SED) > $@
 
 # The program links the library statically: it runs from the build tree.
 $(SOCK): $(CLI_OBJ) $(SVC_OBJ) $(STATIC)
@@ -134,7 +138,7 @@ install: all
 	install -m 644 include/sock.h $(DESTDIR)$(INCLUDEDIR)/sock.h
 	for h in $(wildcard include/sock/*.h); do \
 		install -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/sock/; done
-	install -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/libsock.pc
+	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libsock.pc
 	install -m 644 docs/man/sock.1 $(DESTDIR)$(MANDIR)/man1/sock.1
 	install -m 644 docs/man/libsock.3 $(DESTDIR)$(MANDIR)/man3/libsock.3
 
