@@ -375,12 +375,14 @@ static void print_text(const struct bench_opts *o, const struct bench_stats *s,
 {
 	char a[32], b[32], c[32], d[32];
 
-	printf("%s %s: %u %s", bench_mode_name(o->mode), o->target, o->conns,
-	       o->mode == BENCH_UDP ? "sockets" : "connections");
+	printf("%s %s: ", bench_mode_name(o->mode), o->target);
+	if (o->mode == BENCH_CONNRATE)
+		printf("%u connections in flight", o->inflight);
+	else
+		printf("%u %s", o->conns,
+		       o->mode == BENCH_UDP ? "sockets" : "connections");
 	if (o->mode == BENCH_PINGPONG || o->mode == BENCH_UDP)
 		printf(", %u B each, %u in flight each", o->size, o->inflight);
-	if (o->mode == BENCH_CONNRATE)
-		printf(" (%u in flight)", o->inflight);
 	printf(", %.2f s measured after %.2f s warm-up, %u thread%s\n", f->secs,
 	       (double)o->warmup_ns / 1e9, o->threads,
 	       o->threads == 1 ? "" : "s");

@@ -138,9 +138,9 @@ static void pp_mismatch(struct stream_set *set, struct stream *s,
 		i++;
 	set->w->stats.mismatches++;
 	bench_error(set->w,
-		    "connection %u: echoed byte %llu is 0x%02x, sent 0x%02x",
+		    "connection %u: byte %llu received is 0x%02x, not 0x%02x",
 		    s->id, (unsigned long long)(s->recvd + i), got[i], want[i]);
-	stream_fail(set, s, 0, "wrong data echoed");
+	stream_fail(set, s, 0, "wrong data received");
 }
 
 static void pp_recv(struct stream_set *set, struct stream *s, bool stopping)
