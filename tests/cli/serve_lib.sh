@@ -7,7 +7,9 @@
 #   back with port_of.
 # port_of LOG SERVICE TRANSPORT  prints the port SERVICE listens on (tcp,
 #   udp) as logged.
-# serve_stop  sends SIGTERM and waits; returns the exit status.
+# serve_child  sets SERVE_PID for a server started otherwise (SERVE_BG).
+# serve_stop  sends SIGTERM to the server (not to timeout(1), which would
+#   follow it with SIGKILL 2 s later) and waits; returns the exit status.
 # check PY-CHECK NAME ARGS...  runs serve_check.py's check and passes,
 #   fails or skips NAME by its exit status (0, 1, 77).
 
@@ -27,13 +29,20 @@ serve_start() {
 		kill -0 "$SERVE_BG" 2>/dev/null || break
 		sleep 0.05
 	done
-	child=$(cat /proc/"$SERVE_BG"/task/*/children 2>/dev/null)
-	SERVE_PID=${child%% *}
+	serve_child
 	if [ "$(grep -c ' listen ' "$log")" -lt "$n" ]; then
 		echo "    sock serve $* did not start:" >&2
 		sed 's/^/    | /' "$log" >&2
 		return 1
 	fi
+}
+
+# SERVE_PID from SERVE_BG: timeout(1)'s child.
+serve_child() {
+	local child
+
+	child=$(cat /proc/"$SERVE_BG"/task/*/children 2>/dev/null)
+	SERVE_PID=${child%% *}
 }
 
 port_of() {
@@ -43,10 +52,10 @@ port_of() {
 
 serve_stop() {
 	[ -n "$SERVE_BG" ] || return 0
-	kill -TERM "$SERVE_BG" 2>/dev/null
+	kill -TERM "${SERVE_PID:-$SERVE_BG}" 2>/dev/null
 	wait_bg "$SERVE_BG" 10
 	local rc=$?
-	SERVE_BG=
+	SERVE_BG= SERVE_PID=
 	return $rc
 }
 
