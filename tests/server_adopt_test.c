@@ -253,7 +253,7 @@ static void inetd_case(enum sock_mode mode, int type)
 	CHECK_OK(sock_socketpair(p, AF_UNIX, type, 0));
 	ts_new_in(&t, &cfg, mode == SOCK_MODE_FORK);
 	t.close_in_child = p[1].fd;
-	CHECK_INT(sock_server_adopt(t.srv, &echo_svc[mode], &p[0]), ==, 0);
+	CHECK_INT(ts_adopt(&t, &echo_svc[mode], &p[0]), ==, 0);
 	CHECK_INT(p[0].fd, ==, -1);
 	ts_start(&t);
 	CHECK_OK(sock_settimeout(&p[1], 5000));

@@ -154,6 +154,32 @@ static inline bool rec_find(enum sock_event_kind kind, unsigned int nth,
 	return found;
 }
 
+/* The event of kind about address text addr (a peer's), into out. */
+static inline bool rec_find_addr(enum sock_event_kind kind, const char *addr,
+				 struct rec_event *out)
+{
+	bool found = false;
+	size_t i;
+
+	pthread_mutex_lock(&rec.lock);
+	for (i = 0; i < rec.n && !found; i++)
+		if (rec.ev[i].kind == kind && !strcmp(rec.ev[i].addr, addr)) {
+			*out = rec.ev[i];
+			found = true;
+		}
+	pthread_mutex_unlock(&rec.lock);
+	return found;
+}
+
+/* The local address of c as text. */
+static inline void local_text(const struct sock *c, char buf[SOCK_ADDR_STRLEN])
+{
+	struct sock_addr a;
+
+	CHECK_OK(sock_getsockname(c, &a));
+	CHECK_OK(sock_addr_format(&a, buf, SOCK_ADDR_STRLEN));
+}
+
 /* Wait up to ms for at least n events of kind (and what). */
 static inline bool rec_wait(enum sock_event_kind kind, const char *what,
 			    unsigned int n, int ms)
@@ -170,6 +196,8 @@ static inline bool rec_wait(enum sock_event_kind kind, const char *what,
 
 /* ---- a server running in a thread or a child process of the test ---- */
 
+#define TS_MAX_SOCKS 16
+
 struct tserver {
 	struct sock_server *srv;
 	bool started;
@@ -177,8 +205,17 @@ struct tserver {
 	/* in a thread */
 	pthread_t thread;
 	atomic_int done;
-	/* in a child process, stopped by SIGTERM */
+	/*
+	 * In a child process, stopped by SIGTERM.  The server is made in
+	 * the child (an io_uring ring belongs to the process that made
+	 * it): until then its sockets wait here, made as sock_server_add
+	 * would make them, and the child adopts them.
+	 */
 	bool child;
+	struct sock_server_config cfg;
+	const struct sock_service *svcs[TS_MAX_SOCKS];
+	struct sock socks[TS_MAX_SOCKS];
+	int nsocks;
 	pid_t pid;
 	int events, events_w; /* the pipe's ends */
 	int close_in_child;   /* a test's descriptor the child must not hold */
@@ -208,18 +245,20 @@ static inline void ts_new_in(struct tserver *t, struct sock_server_config *cfg,
 	t->close_in_child = -1;
 	rec_reset();
 	cfg->engine = test_engine;
-	if (child) {
-		CHECK_INT(pipe2(fds, O_CLOEXEC), ==, 0);
-		t->child = true;
-		t->events = fds[0];
-		t->events_w = fds[1];
-		cfg->on_event = pipe_event;
-		cfg->event_data = (void *)(intptr_t)fds[1];
-		cfg->stop_on_signals = true;
-	} else if (!cfg->on_event) {
-		cfg->on_event = rec_event;
+	if (!child) {
+		if (!cfg->on_event)
+			cfg->on_event = rec_event;
+		CHECK_OK(sock_server_new(&t->srv, cfg));
+		return;
 	}
-	CHECK_OK(sock_server_new(&t->srv, cfg));
+	CHECK_INT(pipe2(fds, O_CLOEXEC), ==, 0);
+	t->child = true;
+	t->events = fds[0];
+	t->events_w = fds[1];
+	cfg->on_event = pipe_event;
+	cfg->event_data = (void *)(intptr_t)fds[1];
+	cfg->stop_on_signals = true;
+	t->cfg = *cfg;
 }
 
 static inline void ts_new(struct tserver *t, struct sock_server_config *cfg)
@@ -227,23 +266,63 @@ static inline void ts_new(struct tserver *t, struct sock_server_config *cfg)
 	ts_new_in(t, cfg, false);
 }
 
+/* Serve svc on sock (taken over); returns what sock_server_adopt does
+ * (in a child: the next index, or 0 for a connection). */
+static inline int ts_adopt(struct tserver *t, const struct sock_service *svc,
+			   struct sock *sock)
+{
+	int listening = 0;
+
+	if (!t->child)
+		return sock_server_adopt(t->srv, svc, sock);
+	CHECK_INT(t->nsocks, <, TS_MAX_SOCKS);
+	if (sock->type == SOCK_STREAM)
+		CHECK_OK(sock_getsockopt(sock, SOL_SOCKET, SO_ACCEPTCONN,
+					 &listening));
+	t->svcs[t->nsocks] = svc;
+	t->socks[t->nsocks] = *sock;
+	sock__clear(sock);
+	if (t->socks[t->nsocks].type == SOCK_STREAM && !listening) {
+		t->nsocks++;
+		return 0;
+	}
+	return t->nsocks++;
+}
+
 /* Add svc on address text; returns the listener's index. */
 static inline int ts_add(struct tserver *t, const struct sock_service *svc,
 			 int type, const char *text, int flags)
 {
-	int index = sock_server_add(t->srv, svc, type, text, flags);
+	struct sock s;
+	int index;
 
-	CHECK_OK(index);
-	return index;
+	if (!t->child) {
+		index = sock_server_add(t->srv, svc, type, text, flags);
+		CHECK_OK(index);
+		return index;
+	}
+	CHECK_OK(sock_listen(&s, type, text, 0, flags));
+	return ts_adopt(t, svc, &s);
 }
 
-/* The address of listener index as text (before ts_start for a child). */
+static inline void ts_sockaddr(struct tserver *t, int index,
+			       struct sock_addr *a)
+{
+	if (t->child) {
+		CHECK_INT(index, <, t->nsocks);
+		CHECK_OK(sock_getsockname(&t->socks[index], a));
+	} else {
+		CHECK_OK(sock_server_addr(t->srv, index, a));
+	}
+}
+
+/* The address of listener index as text. */
 static inline void ts_addr(struct tserver *t, int index,
 			   char buf[SOCK_ADDR_STRLEN])
 {
 	struct sock_addr a;
 
-	CHECK_OK(sock_server_addr(t->srv, index, &a));
+	ts_sockaddr(t, index, &a);
 	CHECK_OK(sock_addr_format(&a, buf, SOCK_ADDR_STRLEN));
 }
 
@@ -251,7 +330,7 @@ static inline int ts_port(struct tserver *t, int index)
 {
 	struct sock_addr a;
 
-	CHECK_OK(sock_server_addr(t->srv, index, &a));
+	ts_sockaddr(t, index, &a);
 	return sock_addr_port(&a);
 }
 
@@ -283,34 +362,46 @@ static inline void *ts_read_events(void *arg)
 	return NULL;
 }
 
-static inline void ts_start_child(struct tserver *t)
+/* The child: make the server, adopt the sockets, run, exit 0 if all
+ * went well. */
+__attribute__((noreturn)) static inline void ts_child(struct tserver *t)
 {
-	int wfd = t->events_w;
 	sigset_t term;
-	int err;
+	int i, err;
 
 	/* Blocked before run, so a SIGTERM sent early stops the server
 	 * (signalfd reads it) rather than killing it. */
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &term, NULL);
+	close(t->events);
+	if (t->close_in_child >= 0)
+		close(t->close_in_child);
+	alarm(60);
+	err = sock_server_new(&t->srv, &t->cfg);
+	for (i = 0; i < t->nsocks && !err; i++)
+		if (sock_server_adopt(t->srv, t->svcs[i], &t->socks[i]) < 0)
+			err = 2;
+	if (!err)
+		err = sock_server_run(t->srv);
+	sock_server_free(t->srv);
+	close(t->events_w);
+	_exit(err ? 1 : 0);
+}
+
+static inline void ts_start_child(struct tserver *t)
+{
+	int i;
+
 	fflush(NULL);
 	t->pid = fork();
 	CHECK_INT(t->pid, >=, 0);
-	if (t->pid == 0) {
-		pthread_sigmask(SIG_BLOCK, &term, NULL);
-		close(t->events);
-		if (t->close_in_child >= 0)
-			close(t->close_in_child);
-		alarm(60);
-		err = sock_server_run(t->srv);
-		sock_server_free(t->srv);
-		close(wfd);
-		_exit(err ? 1 : 0);
-	}
-	close(wfd);
-	sock_server_free(t->srv);
-	t->srv = NULL;
+	if (t->pid == 0)
+		ts_child(t);
+	close(t->events_w);
+	for (i = 0; i < t->nsocks; i++)
+		CHECK_OK(sock_close(&t->socks[i]));
 	CHECK_INT(pthread_create(&t->reader, NULL, ts_read_events, t), ==, 0);
 }
 

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* server_stop_test.c -- stopping a server: from a thread, from a signal, with open connections */
+
+#include "server_util.h"
+
+/* A server with a listener of every mode, streams and datagrams. */
+static void add_every_mode(struct tserver *t, char addr[SOCK_ADDR_STRLEN])
+{
+	enum sock_mode m;
+	int index;
+
+	for (m = SOCK_MODE_EVENT; m <= SOCK_MODE_FORK; m++) {
+		index = ts_add(t, &echo_svc[m], SOCK_STREAM, "127.0.0.1:0", 0);
+		ts_add(t, &echo_svc[m], SOCK_DGRAM, "127.0.0.1:0", 0);
+		if (m == SOCK_MODE_THREAD)
+			ts_addr(t, index, addr);
+	}
+}
+
+/* With no connection open, stopping takes no part of the grace period. */
+static void stop_from_a_thread_is_immediate_when_idle(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 5000 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c;
+
+	ts_new(&t, &cfg);
+	add_every_mode(&t, addr);
+	ts_start(&t);
+	CHECK(rec_wait(SOCK_EV_LISTEN, NULL, 10, 2000));
+	/* A connection served and closed leaves nothing behind. */
+	client(&c, SOCK_STREAM, addr);
+	echo_once(&c, "before the stop");
+	CHECK_OK(sock_close(&c));
+	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 1, 2000));
+	CHECK_INT(ts_stop(&t, 3000), <, 500);
+	ts_free(&t);
+	CHECK_INT(rec_count(SOCK_EV_STOP, NULL), ==, 1);
+}
+ENGINE_TEST(stop_from_a_thread_is_immediate_when_idle)
+
+static void stop_before_run_makes_run_return_at_once(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 5000 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+
+	ts_new(&t, &cfg);
+	add_every_mode(&t, addr);
+	sock_server_stop(t.srv);
+	sock_server_stop(t.srv);
+	ts_start(&t);
+	CHECK_INT(ts_wait(&t, 3000), <, 500);
+	ts_free(&t);
+	/* A server runs once. */
+	CHECK_INT(rec_count(SOCK_EV_STOP, NULL), ==, 1);
+}
+ENGINE_TEST(stop_before_run_makes_run_return_at_once)
+
+static void run_twice_is_refused(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct tserver t;
+
+	ts_new(&t, &cfg);
+	ts_add(&t, &echo_svc[SOCK_MODE_THREAD], SOCK_STREAM, "127.0.0.1:0", 0);
+	sock_server_stop(t.srv);
+	ts_start(&t);
+	ts_wait(&t, 3000);
+	CHECK_ERR(sock_server_run(t.srv), -EBUSY);
+	ts_free(&t);
+}
+ENGINE_TEST(run_twice_is_refused)
+
+/* stop_on_signals: SIGTERM to a server's process stops it at once. */
+static void stop_from_sigterm_to_the_process(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 5000 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c;
+
+	ts_new_in(&t, &cfg, true);
+	add_every_mode(&t, addr);
+	ts_start(&t);
+	CHECK(rec_wait(SOCK_EV_LISTEN, NULL, 10, 2000));
+	client(&c, SOCK_STREAM, addr);
+	echo_once(&c, "before the signal");
+	CHECK_OK(sock_close(&c));
+	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 1, 2000));
+	/* ts_stop sends SIGTERM to the child and waits for it to exit 0. */
+	CHECK_INT(ts_stop(&t, 3000), <, 500);
+	ts_free(&t);
+	CHECK_INT(rec_count(SOCK_EV_STOP, NULL), ==, 1);
+}
+ENGINE_TEST(stop_from_sigterm_to_the_process)
+
+/* The same in the test's own process: the signal must be blocked in
+ * every thread, and is read by the loop, not delivered. */
+static void stop_from_sigint_with_the_server_in_a_thread(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 5000,
+					  .stop_on_signals = true };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	sigset_t set;
+	long long start;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	ts_new(&t, &cfg);
+	add_every_mode(&t, addr);
+	ts_start(&t);
+	CHECK(rec_wait(SOCK_EV_LISTEN, NULL, 10, 2000));
+	start = test_now_ms();
+	CHECK_INT(kill(getpid(), SIGINT), ==, 0);
+	ts_wait(&t, 3000);
+	CHECK_INT(test_now_ms() - start, <, 500);
+	ts_free(&t);
+	CHECK_INT(rec_count(SOCK_EV_STOP, NULL), ==, 1);
+}
+ENGINE_TEST(stop_from_sigint_with_the_server_in_a_thread)
+
+/* ---- stopping with connections open ---- */
+
+#define GRACE 600
+
+/* Try to connect until refused (the listener is closed); false if a
+ * connection is still accepted after ms. */
+static bool refused_within(const char *addr, int ms)
+{
+	long long end = test_now_ms() + ms;
+	struct sock c;
+	int err;
+
+	do {
+		err = sock_connect(&c, SOCK_STREAM, addr, 1000);
+		if (err == -ECONNREFUSED)
+			return true;
+		if (!err)
+			CHECK_OK(sock_close(&c));
+		usleep(10000);
+	} while (test_now_ms() < end);
+	return false;
+}
+
+/*
+ * Stopping closes the listeners at once (new connections are refused),
+ * serves open connections for the grace period, then closes the rest;
+ * run returns when all are gone.
+ */
+static void stop_with_open_connections(enum sock_mode mode)
+{
+	struct sock_server_config cfg = { .grace_ms = GRACE };
+	char addr[SOCK_ADDR_STRLEN], la[SOCK_ADDR_STRLEN], lb[SOCK_ADDR_STRLEN];
+	struct rec_event ev;
+	long long start, closed_at;
+	struct tserver t;
+	struct sock a, b;
+	int index;
+
+	ts_new_in(&t, &cfg, mode == SOCK_MODE_FORK);
+	index = ts_add(&t, &echo_svc[mode], SOCK_STREAM, "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	ts_start(&t);
+	client(&a, SOCK_STREAM, addr);
+	client(&b, SOCK_STREAM, addr);
+	echo_once(&a, "open");
+	echo_once(&b, "open too");
+	local_text(&a, la);
+	local_text(&b, lb);
+	start = test_now_ms();
+	if (t.child)
+		kill(t.pid, SIGTERM);
+	else
+		sock_server_stop(t.srv);
+	CHECK(refused_within(addr, 300));
+	/* Within the grace period open connections are still served, and
+	 * one that ends then ends in order. */
+	echo_once(&a, "still served");
+	echo_once(&b, "still served");
+	CHECK_OK(sock_close(&b));
+	/* After it, the rest are closed. */
+	CHECK(closed_by_server(&a, 3000));
+	closed_at = test_now_ms() - start;
+	CHECK_INT(closed_at, >=, GRACE - 100);
+	CHECK_INT(closed_at, <, GRACE + 1500);
+	ts_wait(&t, 3000);
+	CHECK_INT(test_now_ms() - start, <, GRACE + 2000);
+	CHECK_OK(sock_close(&a));
+	ts_free(&t);
+	/* a was cut short by the stop, b was not.  (A probe of
+	 * refused_within may have been accepted before the stop.) */
+	CHECK(rec_find_addr(SOCK_EV_CLOSE, lb, &ev));
+	CHECK_INT(ev.err, ==, 0);
+	CHECK(rec_find_addr(SOCK_EV_CLOSE, la, &ev));
+	CHECK_INT(ev.err, ==, -ESHUTDOWN);
+	CHECK_INT(ev.duration_ms, >=, GRACE - 100);
+}
+
+#define STOP_OPEN(mode, MODE)                                                  \
+	static void stop_with_open_connections_##mode(void)                    \
+	{                                                                      \
+		stop_with_open_connections(SOCK_MODE_##MODE);                  \
+	}                                                                      \
+	ENGINE_TEST(stop_with_open_connections_##mode)
+
+STOP_OPEN(event, EVENT)
+STOP_OPEN(thread, THREAD)
+STOP_OPEN(pool, POOL)
+STOP_OPEN(fork, FORK)
+
+/*
+ * Inline handlers run on the loop, so nothing can interrupt one: as in
+ * socketserver, the stop takes effect when the handler under way
+ * returns, and then at once.
+ */
+static void inline_stop_waits_for_the_handler_under_way(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 5000 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock a;
+	int index;
+
+	ts_new(&t, &cfg);
+	index = ts_add(&t, &echo_svc[SOCK_MODE_INLINE], SOCK_STREAM,
+		       "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	ts_start(&t);
+	client(&a, SOCK_STREAM, addr);
+	echo_once(&a, "inline");
+	sock_server_stop(t.srv);
+	usleep(200000);
+	CHECK_INT(atomic_load(&t.done), ==, 0);
+	echo_once(&a, "still inline");
+	CHECK_OK(sock_close(&a));
+	CHECK_INT(ts_wait(&t, 3000), <, 500);
+	ts_free(&t);
+}
+ENGINE_TEST(inline_stop_waits_for_the_handler_under_way)
+
+static void ignore_sigterm(struct sock *c, const struct sock_addr *peer,
+			   void *data)
+{
+	(void)c;
+	(void)peer;
+	(void)data;
+	signal(SIGTERM, SIG_IGN);
+	sleep(30);
+}
+
+/* A forked handler that ignores SIGTERM is killed a second later. */
+static void stubborn_forked_handler_is_killed(void)
+{
+	struct sock_service svc = { .name = "stubborn",
+				    .mode = SOCK_MODE_FORK,
+				    .handle = ignore_sigterm };
+	struct sock_server_config cfg = { .grace_ms = 300 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock a;
+	long long took;
+	int index;
+
+	ts_new_in(&t, &cfg, true);
+	index = ts_add(&t, &svc, SOCK_STREAM, "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	ts_start(&t);
+	client(&a, SOCK_STREAM, addr);
+	CHECK(rec_wait(SOCK_EV_ACCEPT, NULL, 1, 2000));
+	usleep(100000);
+	took = ts_stop(&t, 5000);
+	CHECK_INT(took, >=, 300 + 900);
+	CHECK_INT(took, <, 300 + 3000);
+	CHECK(closed_by_server(&a, 1000));
+	CHECK_OK(sock_close(&a));
+	ts_free(&t);
+}
+ENGINE_TEST(stubborn_forked_handler_is_killed)
+
+static const struct test tests[] = {
+	TEST_ENGINES(stop_from_a_thread_is_immediate_when_idle),
+	TEST_ENGINES(stop_before_run_makes_run_return_at_once),
+	TEST_ENGINES(run_twice_is_refused),
+	TEST_ENGINES(stop_from_sigterm_to_the_process),
+	TEST_ENGINES(stop_from_sigint_with_the_server_in_a_thread),
+	TEST_ENGINES(stop_with_open_connections_event),
+	TEST_ENGINES(stop_with_open_connections_thread),
+	TEST_ENGINES(stop_with_open_connections_pool),
+	TEST_ENGINES(stop_with_open_connections_fork),
+	TEST_ENGINES(inline_stop_waits_for_the_handler_under_way),
+	TEST_ENGINES(stubborn_forked_handler_is_killed),
+};
+
+int main(int argc, char **argv)
+{
+	return test_main(argc, argv, tests, TEST_COUNT(tests));
+}
