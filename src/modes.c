@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* modes.c -- blocking handlers: inline, a thread per job, a pool, a process per job */
+/* modes.c -- blocking handlers: inline, thread, pool, process per job */
 
 /*
  * A job is one connection or one datagram served by a blocking handler.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* server_adopt_test.c -- sockets made elsewhere: socket activation, inetd, adopted listeners */
+/* server_adopt_test.c -- activation, inetd, adopted sockets */
 
 #include "server_util.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* server_limits_test.c -- protections: caps, timeouts, descriptors, output bound, datagram guards */
+/* server_limits_test.c -- caps, timeouts, descriptors, output, guards */
 
 #include "server_util.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* server_modes_test.c -- every handler mode on every transport, where handlers run, events */
+/* server_modes_test.c -- every mode on every transport; events */
 
 #include "server_util.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* server_stop_test.c -- stopping a server: from a thread, from a signal, with open connections */
+/* server_stop_test.c -- stopping: from a thread, a signal, with connections */
 
 #include "server_util.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* server_util.h -- for the server tests: engines, a server in a thread, echo services, events */
+/* server_util.h -- shared by the server tests: engines, runners, echo */
 
 #ifndef SOCK_SERVER_UTIL_H
 #define SOCK_SERVER_UTIL_H
