@@ -15,6 +15,9 @@
 /* Seconds from 1900-01-01 (RFC 868's epoch) to 1970-01-01 (Unix's). */
 #define RFC868_EPOCH_OFFSET 2208988800LL
 
+/* How long sock time waits for the server to close after its 4 bytes. */
+#define CLOSE_WAIT_MS 1000
+
 /* The longest daytime reply kept: RFC 867 asks for one line. */
 #define DAYTIME_MAX 65536
 
@@ -135,10 +138,11 @@ static time_t rfc868_decode(uint32_t value, time_t now)
 	return (time_t)(t - RFC868_EPOCH_OFFSET);
 }
 
-/* The seed's two lines: Python's time.ctime() and the offset. */
-static int print_time(uint32_t value)
+/* The seed's two lines: Python's time.ctime() and the offset of the local
+ * clock, read (now) when the reply came. */
+static int print_time(uint32_t value, time_t now)
 {
-	time_t now = time(NULL), t = rfc868_decode(value, now);
+	time_t t = rfc868_decode(value, now);
 	char text[64];
 
 	if (!ctime_r(&t, text))
@@ -149,30 +153,44 @@ static int print_time(uint32_t value)
 	return CLI_OK;
 }
 
+/* The shorter of a timeout (SOCK_FOREVER: the longest) and limit_ms. */
+static int at_most(int timeout_ms, int limit_ms)
+{
+	return timeout_ms < 0 || timeout_ms > limit_ms ? limit_ms : timeout_ms;
+}
+
 static int time_tcp(struct sock *s, const char *addr, int64_t deadline)
 {
-	struct reply r;
-	int err, ret;
+	unsigned char buf[4], extra;
+	size_t got = 0;
+	time_t now;
+	ssize_t n;
+	int err;
 
-	err = client_exchange(s, NULL, 0, 4, deadline, &r);
-	/* A server that sent its 4 bytes but never closes still told the
-	 * time. */
-	if (err == -ETIMEDOUT && r.len == 4)
-		err = 0;
-	if (err == -EMSGSIZE)
-		ret = cli_fail("%s sent more than 4 bytes: not a time server",
-			       addr);
-	else if (err == -ETIMEDOUT)
-		ret = cli_fail("%s: no reply within the time allowed: %s", addr,
-			       sock_strerror(err));
-	else if (err)
-		ret = cli_fail("%s: %s", addr, sock_strerror(err));
-	else if (r.len < 4)
-		ret = cli_fail("%s closed after %zu of 4 bytes", addr, r.len);
-	else
-		ret = print_time(sock_get_be32(r.data));
-	free(r.data);
-	return ret;
+	err = sock_settimeout(s, cli_remaining(deadline));
+	if (!err)
+		err = sock_recv_exact(s, buf, sizeof(buf), &got);
+	now = time(NULL);
+	if (err == SOCK_EEOF)
+		return cli_fail("%s closed after %zu of 4 bytes", addr, got);
+	if (err == -ETIMEDOUT)
+		return cli_fail("%s: %zu of 4 bytes within the time allowed: "
+				"%s",
+				addr, got, sock_strerror(err));
+	if (err)
+		return cli_fail("%s: %s", addr, sock_strerror(err));
+	/*
+	 * RFC 868: the server closes once it sent the 4 bytes.  More bytes
+	 * mean this is no time server; a server slow to close has still
+	 * told the time.
+	 */
+	n = sock_settimeout(s, at_most(cli_remaining(deadline), CLOSE_WAIT_MS));
+	if (!n)
+		n = sock_recv(s, &extra, 1, 0);
+	if (n > 0)
+		return cli_fail("%s sent more than 4 bytes: not a time server",
+				addr);
+	return print_time(sock_get_be32(buf), now);
 }
 
 static int time_udp(struct sock *s, const char *addr, int wait_ms)
@@ -188,7 +206,7 @@ static int time_udp(struct sock *s, const char *addr, int wait_ms)
 		return cli_fail("%s replied with %zd bytes, not 4: "
 				"not a time server",
 				addr, n);
-	return print_time(sock_get_be32(buf));
+	return print_time(sock_get_be32(buf), time(NULL));
 }
 
 static const struct cli_command time_command = {

@@ -27,8 +27,8 @@ static void say(const struct cli_options *o, const char *what,
 
 	if (!o->verbose)
 		return;
-	if (sock_addr_format(addr, text, sizeof(text)) < 0)
-		snprintf(text, sizeof(text), "an unnamed address");
+	if (!addr->len || sock_addr_format(addr, text, sizeof(text)) < 0)
+		snprintf(text, sizeof(text), "an unnamed socket");
 	fprintf(stderr, "sock: %s %s\n", what, text);
 }
 
@@ -225,8 +225,10 @@ static int listen_dgram(struct sock *l, const char *addr,
 		return cli_fail("cannot receive on %s: %s", addr,
 				sock_strerror((int)n));
 	say(o, "datagram from", &peer);
-	named = sock_addr_family(&peer) != AF_UNIX ||
-		peer.len > offsetof(struct sockaddr_un, sun_path);
+	/* An unnamed Unix sender comes with no address at all. */
+	named = peer.len > 0 &&
+		(sock_addr_family(&peer) != AF_UNIX ||
+		 peer.len > offsetof(struct sockaddr_un, sun_path));
 	if (named) {
 		err = sock_connect_addr(l, &peer);
 		if (err)

@@ -104,12 +104,15 @@ daytime_ok() {
 #   srv.py stall PORT HEX COUNT   send the bytes, keep the connection open
 #   srv.py udp PORT HEX COUNT     answer COUNT datagrams with the bytes
 #   srv.py mute PORT - -          a UDP socket that never answers
-# HEX may be @FILE: the bytes of FILE.
+# HEX may be @FILE, the bytes of FILE, or now, the time protocol's value
+# of the moment the server starts.
 cat >"$TMP_DIR/srv.py" <<'EOF'
 import socket, sys, time
 mode, port = sys.argv[1], int(sys.argv[2])
 data = sys.argv[3]
-if data.startswith('@'):
+if data == 'now':
+    data = (int(time.time()) + 2208988800).to_bytes(4, 'big')
+elif data.startswith('@'):
     data = open(data[1:], 'rb').read()
 else:
     data = bytes.fromhex(data) if data != '-' else b''
@@ -266,16 +269,20 @@ if serve_py udp 010203 1 udp; then
 	fails time.udp-short 1 "^sock: 127\.0\.0\.1:$PORT replied with 3 bytes, not 4"
 fi
 # Four bytes, then a server that never closes: the time is told.
-if serve_py stall "$(printf '%08x' $(($(date +%s) + TIME1970)))" 1; then
+if serve_py stall now 1; then
 	sk time -w 1 $LO:$PORT
 	expect time.no-close time_ok
 fi
 # A server that accepts and says nothing: -w bounds the whole exchange.
 if serve_py stall "" 1; then
 	sk time -w 0.5 $LO:$PORT
-	fails time.silent 1 "^sock: 127\.0\.0\.1:$PORT: no reply within the time allowed: timed out$"
+	fails time.silent 1 "^sock: 127\.0\.0\.1:$PORT: 0 of 4 bytes within the time allowed: timed out$"
 	((MS >= 400 && MS < 5000)) && pass time.silent.duration ||
 		fail time.silent.duration "$MS ms for -w 0.5"
+fi
+if serve_py stall abcd 1; then
+	sk time -w 0.5 $LO:$PORT
+	fails time.short-silent 1 "^sock: 127\.0\.0\.1:$PORT: 2 of 4 bytes within the time allowed: timed out$"
 fi
 if serve_py mute - - udp; then
 	sk time -u -w 0.3 $LO:$PORT
