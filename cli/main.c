@@ -3,6 +3,7 @@
 
 #include <sock.h>
 
+#include "bench.h"
 #include "cli.h"
 
 #include <signal.h>
@@ -25,6 +26,7 @@ static const struct command commands[] = {
 	{ "chat", cmd_chat, "join a chat room" },
 	{ "connect", cmd_connect, "connect standard input and output to ADDR" },
 	{ "listen", cmd_listen, "accept one peer on ADDR, then as connect" },
+	{ "bench", cmd_bench, "load a server and measure it" },
 };
 
 static void usage(FILE *out)
