@@ -115,6 +115,20 @@ static void log_listen(struct serve *sv, const struct sock_event *ev)
 	say(sv, "listen %s %s", ev->service, addr);
 }
 
+/* Why a connection ended, in the words of the server's log. */
+static const char *close_reason(int err)
+{
+	switch (err) {
+	case -ESHUTDOWN:
+		return "closed at stop";
+	case -ENOBUFS:
+		return "output overflow";
+	case -ETIMEDOUT:
+		return "timed out";
+	}
+	return sock_strerror(err);
+}
+
 static void log_close(struct serve *sv, const struct sock_event *ev,
 		      const char *peer)
 {
@@ -122,7 +136,7 @@ static void log_close(struct serve *sv, const struct sock_event *ev,
 		say(sv, "close %s %s in=%llu out=%llu ms=%lld: %s", ev->service,
 		    peer, (unsigned long long)ev->bytes_in,
 		    (unsigned long long)ev->bytes_out,
-		    (long long)ev->duration_ms, sock_strerror(ev->err));
+		    (long long)ev->duration_ms, close_reason(ev->err));
 	else
 		say(sv, "close %s %s in=%llu out=%llu ms=%lld", ev->service,
 		    peer, (unsigned long long)ev->bytes_in,
@@ -682,7 +696,7 @@ static bool same_file(int a, int b)
 static int adopt_stdin(struct serve *sv, const struct service *def)
 {
 	struct sock s;
-	int err, null, type;
+	int err, null, type, listening = 0;
 
 	err = sock_fromfd(&s, STDIN_FILENO);
 	if (err) {
@@ -698,6 +712,11 @@ static int adopt_stdin(struct serve *sv, const struct service *def)
 		sock_close(&s);
 		return CLI_FAILURE;
 	}
+	/* A datagram or listening socket is a listener; a connected
+	 * stream is one connection. */
+	if (type == SOCK_DGRAM ||
+	    sock_getsockopt(&s, SOL_SOCKET, SO_ACCEPTCONN, &listening))
+		listening = type == SOCK_DGRAM;
 	if (same_file(STDIN_FILENO, STDERR_FILENO))
 		sv->silent = true;
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -714,8 +733,7 @@ static int adopt_stdin(struct serve *sv, const struct service *def)
 		fprintf(stderr, "sock: --inetd: %s\n", sock_strerror(err));
 		return CLI_FAILURE;
 	}
-	if ((type == SOCK_DGRAM || err > 0) &&
-	    note_listener(sv, def, type, err))
+	if (listening && note_listener(sv, def, type, err))
 		return CLI_FAILURE;
 	return 0;
 }

@@ -47,4 +47,4 @@ check_eq answers_without_waiting_for_eof True "$out"
 
 serve_stop
 check_eq sigterm_exit_status 0 $?
-finish
+serve_finish

@@ -10,6 +10,8 @@
 # serve_child  sets SERVE_PID for a server started otherwise (SERVE_BG).
 # serve_stop  sends SIGTERM to the server (not to timeout(1), which would
 #   follow it with SIGKILL 2 s later) and waits; returns the exit status.
+# serve_finish  fails when a server's log (SERVE_LOGS) holds a sanitizer
+#   report (make asan), then finishes.
 # check PY-CHECK NAME ARGS...  runs serve_check.py's check and passes,
 #   fails or skips NAME by its exit status (0, 1, 77).
 
@@ -17,11 +19,13 @@ SOCK=$SOCK_BUILD/sock
 CHECK_PY=$SOCK_SRC/tests/cli/serve_check.py
 SERVE_PID=
 SERVE_BG=
+SERVE_LOGS=()
 
 serve_start() {
 	local log=$1 n=$2 child
 
 	shift 2
+	SERVE_LOGS+=("$log")
 	start_bg "$SOCK" serve "$@" 2>"$log"
 	SERVE_BG=$BG_PID
 	for _ in $(seq $((LIB_WAIT * 20))); do
@@ -72,4 +76,17 @@ check() {
 	esac
 	[ -s "$TMP_DIR/check.err" ] && [ $rc = 0 ] && cat "$TMP_DIR/check.err"
 	return 0
+}
+
+serve_finish() {
+	local log
+
+	serve_stop
+	for log in "${SERVE_LOGS[@]}"; do
+		if grep -Eq 'Sanitizer|runtime error:' "$log"; then
+			fail sanitizer "$(grep -E -m 3 'Sanitizer|runtime error:' "$log")"
+			sed 's/^/    | /' "$log" | head -n 40
+		fi
+	done
+	finish
 }

@@ -49,4 +49,4 @@ fi
 
 serve_stop
 check_eq sigterm_exit_status 0 $?
-finish
+serve_finish

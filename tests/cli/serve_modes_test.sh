@@ -44,7 +44,10 @@ python3 -c 'import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 time.sleep(8)' "$port" &
 holder=$!
-sleep 0.3
+for _ in $(seq 200); do
+	grep -q ' accept echo ' "$busy" && break
+	sleep 0.05
+done
 t0=$(date +%s%N)
 serve_stop
 rc=$?
@@ -56,7 +59,7 @@ if [ $rc = 0 ] && [ $ms -lt 4000 ] && grep -q ' stop$' "$busy"; then
 else
 	fail sigterm_with_open_connection_exits_0_within_grace "exit $rc after $ms ms"
 fi
-if grep -Eq ' close echo 127\.0\.0\.1:[0-9]+ in=0 out=0 ms=[0-9]+: ' "$busy"; then
+if grep -Eq ' close echo 127\.0\.0\.1:[0-9]+ in=0 out=0 ms=[0-9]+: closed at stop$' "$busy"; then
 	pass grace_over_closes_with_a_reason
 else
 	fail grace_over_closes_with_a_reason "$(grep close "$busy")"
@@ -204,6 +207,7 @@ activate() {
 	rm -f "$TMP_DIR/ports"
 	start_bg python3 "$CHECK_PY" launch "$TMP_DIR/ports" "$names" "$kinds" \
 		"$SOCK" serve "$@" 2>"$TMP_DIR/act.log"
+	SERVE_LOGS+=("$TMP_DIR/act.log")
 	SERVE_BG=$BG_PID
 	for _ in $(seq 100); do
 		[ -e "$TMP_DIR/ports" ] &&
@@ -255,4 +259,4 @@ else
 	skip systemd_socket_activate_daytime "systemd-socket-activate is not installed"
 fi
 
-finish
+serve_finish
