@@ -168,10 +168,10 @@ static void on_event(const struct sock_event *ev, void *data)
 		if (ev->count > 1)
 			snprintf(times, sizeof(times), " (%u times)",
 				 ev->count);
-		say(sv, "%s %s %s %s: %s%s",
+		say(sv, "%s %s %s %s%s%s%s",
 		    ev->kind == SOCK_EV_LIMIT ? "limit" : "error", svc,
-		    ev->what ? ev->what : "-", peer, sock_strerror(ev->err),
-		    times);
+		    ev->what ? ev->what : "-", peer, ev->err ? ": " : "",
+		    ev->err ? sock_strerror(ev->err) : "", times);
 		break;
 	case SOCK_EV_ENGINE:
 		say(sv, "engine %s", ev->what ? ev->what : "-");
@@ -184,25 +184,42 @@ static void on_event(const struct sock_event *ev, void *data)
 
 /* ---- descriptors ---- */
 
-/* Take every descriptor the hard limit allows: each connection is one. */
-static void raise_fd_limit(struct serve *sv)
-{
-	struct rlimit rl;
-	unsigned long want;
+/* The most connections sock serve takes unless told otherwise. */
+#define DEFAULT_MAX_CONNS 65536
 
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			getrlimit(RLIMIT_NOFILE, &rl);
+/*
+ * Take every descriptor the hard limit allows (each connection is one),
+ * and fit the connection cap to them unless --max-conns set it.
+ */
+static void fit_fd_limit(struct serve *sv)
+{
+	unsigned long have = DEFAULT_MAX_CONNS + FD_MARGIN;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl))
+				getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < have)
+			have = (unsigned long)rl.rlim_cur;
 	}
-	want = (unsigned long)sv->cfg.max_conns + FD_MARGIN;
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+	if (!sv->cfg.max_conns) {
+		sv->cfg.max_conns = have > 2 * FD_MARGIN
+					    ? (unsigned int)(have - FD_MARGIN)
+					    : FD_MARGIN;
+		if (have < 1024 + FD_MARGIN)
+			say(sv,
+			    "limit descriptors %lu: at most %u connections "
+			    "(raise the hard limit: ulimit -Hn)",
+			    have, sv->cfg.max_conns);
+	} else if (have < (unsigned long)sv->cfg.max_conns + FD_MARGIN) {
 		say(sv,
-		    "limit descriptors %lu: fewer than --max-conns %u needs "
-		    "(raise the hard limit, ulimit -Hn)",
-		    (unsigned long)rl.rlim_cur, sv->cfg.max_conns);
+		    "limit descriptors %lu: fewer than --max-conns %u "
+		    "needs (raise the hard limit: ulimit -Hn)",
+		    have, sv->cfg.max_conns);
+	}
 }
 
 /* ---- listeners ---- */
@@ -750,8 +767,7 @@ static void configure(struct serve *sv, struct spec *specs, size_t nspecs,
 	sv->cfg.stop_on_signals = true;
 	sv->cfg.on_event = on_event;
 	sv->cfg.event_data = sv;
-	if (!sv->cfg.max_conns)
-		sv->cfg.max_conns = 10000;
+	fit_fd_limit(sv);
 	if (sv->max_per_source_set)
 		return;
 	for (i = 0; i < nspecs && local; i++)
@@ -816,6 +832,9 @@ static int serve(struct serve *sv, struct spec *specs, size_t nspecs)
 	struct sock_listen_fd fds[ACTIVATION_MAX];
 	int nfds = 0, err, rc = CLI_FAILURE, i;
 
+	/* inetd may pass the client's socket as standard error too. */
+	if (sv->inetd && same_file(STDIN_FILENO, STDERR_FILENO))
+		sv->silent = true;
 	if (!sv->inetd) {
 		nfds = sock_listen_fds(fds, ACTIVATION_MAX);
 		if (nfds < 0) {
@@ -838,7 +857,6 @@ static int serve(struct serve *sv, struct spec *specs, size_t nspecs)
 			sock_strerror(err));
 		goto out_fds;
 	}
-	raise_fd_limit(sv);
 	rc = open_all(sv, specs, nspecs, fds, nfds);
 	if (rc == 0) {
 		err = sock_server_run(sv->srv);

@@ -425,10 +425,11 @@ def rss_kib(pid):
     return 0
 
 
-def idle(echo_port, clients_port, pid, n="500"):
+def idle(echo_port, clients_port, pid, n="500", most="0"):
     """n idle connections held while others are served; prints the
-    server's resident memory before and after."""
-    n = int(n)
+    server's resident memory before and after, which must grow by at most
+    most bytes per connection (0: not checked)."""
+    n, most = int(n), int(most)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < n + 100:
         print("    descriptor limit %d too low" % hard, file=sys.stderr)
@@ -452,6 +453,8 @@ def idle(echo_port, clients_port, pid, n="500"):
     print("    rss %d KiB before, %d KiB with %d idle connections: "
           "%d bytes each" % (before, after, n,
                              (after - before) * 1024 // n), file=sys.stderr)
+    if most and (after - before) * 1024 > most * n:
+        die("more than %d bytes per idle connection" % most)
     for h in held:
         h.close()
 

@@ -30,6 +30,19 @@ check time_after_garbage time_udp_empty "$(udp time)"
 check clients_after_garbage clients_names "$(tcp clients)"
 check chat_after_garbage chat_three "$(tcp chat)"
 
+# 10,000 idle connections on a fresh server, which keeps only a few hundred
+# bytes of its own for each and still answers others.
+serve_stop
+LOG=$TMP_DIR/idle.log
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 10200 ]; then
+	skip ten_thousand_idle_connections "descriptor limit $(ulimit -Hn)"
+elif serve_start "$LOG" 3 --quiet echo=0 clients=0; then
+	check ten_thousand_idle_connections idle "$(tcp echo)" "$(tcp clients)" \
+		"$SERVE_PID" 10000 400
+else
+	fail ten_thousand_idle_connections "sock serve did not start"
+fi
+
 # The loop guard: no reply to a privileged source port (needs root).
 check udp_no_reply_to_privileged_port privileged_port "$(udp echo)"
 if [ "$(id -u)" = 0 ]; then
