@@ -188,20 +188,29 @@ static int split_hostport(const char *text, char *host, size_t hostsize,
 	return 0;
 }
 
-int cli_resolve_family(struct sock_addr *addr, const char *text, int family,
-		       int type, int flags, int timeout_ms)
+/* Resolve host:port text for one family into at most max addresses.
+ * Returns their count, or a negative code. */
+static ssize_t resolve(const char *text, int family, int type, int flags,
+		       struct sock_addrinfo *ai, size_t max, int timeout_ms)
 {
-	struct sock_addrinfo ai;
 	char host[CLI_ADDR_MAX];
 	const char *port;
-	ssize_t n;
 	int err;
 
 	err = split_hostport(text, host, sizeof(host), &port);
 	if (err)
 		return err;
-	n = sock_getaddrinfo(host[0] ? host : NULL, port, family, type, flags,
-			     &ai, 1, timeout_ms);
+	return sock_getaddrinfo(host[0] ? host : NULL, port, family, type,
+				flags, ai, max, timeout_ms);
+}
+
+int cli_resolve_family(struct sock_addr *addr, const char *text, int family,
+		       int type, int flags, int timeout_ms)
+{
+	struct sock_addrinfo ai;
+	ssize_t n;
+
+	n = resolve(text, family, type, flags, &ai, 1, timeout_ms);
 	if (n < 0)
 		return (int)n;
 	*addr = ai.addr;
@@ -243,16 +252,10 @@ static int connect_family(struct sock *s, int type, const char *text,
 {
 	struct sock_addrinfo ai[CONNECT_ADDRS_MAX];
 	int64_t deadline = cli_deadline(timeout_ms);
-	char host[CLI_ADDR_MAX];
-	const char *port;
 	int err, first = 0;
 	ssize_t n, i;
 
-	err = split_hostport(text, host, sizeof(host), &port);
-	if (err)
-		return err;
-	n = sock_getaddrinfo(host, port, family, type, 0, ai, CONNECT_ADDRS_MAX,
-			     timeout_ms);
+	n = resolve(text, family, type, 0, ai, CONNECT_ADDRS_MAX, timeout_ms);
 	if (n < 0)
 		return (int)n;
 	for (i = 0; i < n; i++) {

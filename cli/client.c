@@ -82,20 +82,22 @@ int client_exchange(struct sock *s, const void *req, size_t req_len, size_t max,
 	err = sock_settimeout(s, cli_remaining(deadline));
 	if (!err && req_len)
 		err = sock_sendall(s, req, req_len, NULL, 0);
-	while (!err) {
+	if (err)
+		return err;
+	for (;;) {
 		n = room(r, &cap, max);
-		if (n > 0) {
-			err = sock_settimeout(s, cli_remaining(deadline));
-			n = err ? err
-				: sock_recv(s, r->data + r->len, (size_t)n, 0);
-		}
+		if (n < 0)
+			return (int)n;
+		err = sock_settimeout(s, cli_remaining(deadline));
+		if (err)
+			return err;
+		n = sock_recv(s, r->data + r->len, (size_t)n, 0);
 		if (n <= 0)
 			return (int)n;
 		r->len += (size_t)n;
 		if (r->len > max)
 			return -EMSGSIZE;
 	}
-	return err;
 }
 
 ssize_t client_udp_ask(struct sock *s, const void *req, size_t req_len,
@@ -174,9 +176,8 @@ static int time_tcp(struct sock *s, const char *addr, int64_t deadline)
 	if (err == SOCK_EEOF)
 		return cli_fail("%s closed after %zu of 4 bytes", addr, got);
 	if (err == -ETIMEDOUT)
-		return cli_fail("%s: %zu of 4 bytes within the time allowed: "
-				"%s",
-				addr, got, sock_strerror(err));
+		return cli_fail("%s: %s after %zu of 4 bytes", addr,
+				sock_strerror(err), got);
 	if (err)
 		return cli_fail("%s: %s", addr, sock_strerror(err));
 	/*

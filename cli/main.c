@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "cli.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,18 @@ static void usage(FILE *out)
 	fprintf(out, "\n'sock COMMAND --help' describes a command.\n");
 }
 
+/*
+ * What a command printed may still sit in stdio's buffer: a write that
+ * fails now (a full disk, a closed pipe) fails the command too.
+ */
+static int finish(int ret)
+{
+	if (fflush(stdout) && ret == CLI_OK)
+		return cli_fail("cannot write standard output: %s",
+				sock_strerror(-errno));
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -57,16 +70,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
-		return CLI_OK;
+		return finish(CLI_OK);
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("sock %s (libsock %s)\n", SOCK_VERSION_STRING,
 		       sock_version());
-		return CLI_OK;
+		return finish(CLI_OK);
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+			return finish(commands[i].run(argc - 1, argv + 1));
 	fprintf(stderr, "sock: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return CLI_USAGE;

@@ -25,9 +25,9 @@ enum pump_side {
  * shuts down the socket's sending side; the session then lasts until the
  * peer ends its stream too (or, with stop_at_peer_end, as soon as it does,
  * input or not).  On a datagram socket each read of the input is one
- * datagram and each datagram received is written out whole; there is no
- * end of stream, so the session ends drain_ms after the input ended with
- * nothing received in between.
+ * datagram (of at most 16 KiB) and each datagram received is written out
+ * whole; there is no end of stream, so the session ends drain_ms after the
+ * input ended with nothing received in between.
  */
 struct pump {
 	struct sock *sock;
@@ -46,7 +46,6 @@ struct pump {
 	/* Results. */
 	enum pump_side failed; /* PUMP_NONE on success */
 	int timeout_ms;	       /* the timeout that passed, for PUMP_IDLE */
-	uint64_t sent, received;
 };
 
 /*

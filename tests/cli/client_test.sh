@@ -276,13 +276,19 @@ fi
 # A server that accepts and says nothing: -w bounds the whole exchange.
 if serve_py stall "" 1; then
 	sk time -w 0.5 $LO:$PORT
-	fails time.silent 1 "^sock: 127\.0\.0\.1:$PORT: 0 of 4 bytes within the time allowed: timed out$"
+	fails time.silent 1 "^sock: 127\.0\.0\.1:$PORT: timed out after 0 of 4 bytes$"
 	((MS >= 400 && MS < 5000)) && pass time.silent.duration ||
 		fail time.silent.duration "$MS ms for -w 0.5"
 fi
+# Standard output that cannot be written fails the command.
+if [ -w /dev/full ] && serve_py tcp now 1; then
+	timeout 30 "$SOCK" time $LO:$PORT >/dev/full 2>"$ERR"
+	RC=$?
+	fails time.stdout-full 1 "^sock: cannot write standard output: no space left$"
+fi
 if serve_py stall abcd 1; then
 	sk time -w 0.5 $LO:$PORT
-	fails time.short-silent 1 "^sock: 127\.0\.0\.1:$PORT: 2 of 4 bytes within the time allowed: timed out$"
+	fails time.short-silent 1 "^sock: 127\.0\.0\.1:$PORT: timed out after 2 of 4 bytes$"
 fi
 if serve_py mute - - udp; then
 	sk time -u -w 0.3 $LO:$PORT
