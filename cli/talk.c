@@ -53,6 +53,7 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 {
 	size_t len = 0;
 	ssize_t n;
+	char more;
 
 	for (;;) {
 		n = read(fd, buf + len, size - len);
@@ -64,7 +65,8 @@ static ssize_t read_all(int fd, char *buf, size_t size)
 			return (ssize_t)len;
 		len += (size_t)n;
 		if (len == size)
-			return read(fd, buf, 1) > 0 ? -EMSGSIZE : (ssize_t)len;
+			return read(fd, &more, 1) > 0 ? -EMSGSIZE
+						      : (ssize_t)len;
 	}
 }
 
@@ -90,8 +92,8 @@ static int echo_udp(struct sock *s, const char *addr, const char *msg,
 	if (n < 0)
 		return client_udp_fail(addr, n, wait_ms);
 	if ((size_t)n > sizeof(out))
-		return cli_fail("%s replied with %zd bytes, more than sent",
-				addr, n);
+		return cli_fail("%s replied with %zd bytes, more than %d", addr,
+				n, DATAGRAM_MAX);
 	if (fwrite(out, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))
 		return cli_fail("cannot write standard output: %s",
 				sock_strerror(-errno));
