@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	chargen = !strcmp(argv[1], "chargen");
-	ref_raise_nofile();
+	ref_setup();
 	fill_pattern();
 	where = calloc(1 << 20, sizeof(*where));
 	lfd = ref_listen(SOCK_STREAM, ref_port(argv[2]));

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: epoll_echo [--busy] PORT\n");
 		return 2;
 	}
-	ref_raise_nofile();
+	ref_setup();
 	getrlimit(RLIMIT_NOFILE, &rl);
 	maxfd = (int)rl.rlim_cur;
 	pending = calloc((size_t)maxfd, sizeof(*pending));

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: event_echo PORT\n");
 		return 2;
 	}
-	ref_raise_nofile();
+	ref_setup();
 	a.sin_port = htons((uint16_t)ref_port(argv[1]));
 	base = event_base_new();
 	if (!base)

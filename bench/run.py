@@ -138,6 +138,7 @@ class Instance:
         self.proc = None
         self.error = None
         self.note = None
+        self.exits = []  # why it exited, each time it had to be restarted
 
     @property
     def pid(self):
@@ -187,6 +188,17 @@ class Instance:
 
     def alive(self):
         return not self.error and self.proc and self.proc.poll() is None
+
+    def revive(self):
+        """A server that died under load is started again on its ports,
+        and its row says so."""
+        if self.error or not self.proc or self.proc.poll() is None:
+            return
+        self.exits.append(f"exit status {self.proc.returncode}: "
+                          f"{self.tail()}")
+        log(f"bench: {self.label} exited ({self.exits[-1]}); restarting it")
+        self.start()
+        self.wait_ready(time.monotonic() + 10)
 
 
 def xinetd_conf(path, ports, logdir):
@@ -299,8 +311,8 @@ def make_instances(build, sock, logdir, quick):
         {"tcp": xp["echo"], "udp": xp["echo"]})
     inst["xinetd"].service_ports = xp
     p = free_port()
-    add("iperf3", "iperf3", [shutil.which("iperf3") or "iperf3", "-s", "-p",
-                             str(p)], {"tcp": p})
+    add("iperf3", "iperf3", [shutil.which("iperf3") or "iperf3", "-s",
+                             "-B", "127.0.0.1", "-p", str(p)], {"tcp": p})
     return inst
 
 
@@ -414,6 +426,8 @@ def run_iperf3(w, inst, opts):
                          timeout=opts.duration + opts.warmup + 30)
     secs = time.monotonic() - t0
     ticks = proc_cpu_ticks(inst.pid) - before
+    if ticks < 0:  # a child exited between the samples, not yet reaped
+        ticks = None
     d = json.loads(out.stdout)
     if "error" in d:
         raise RuntimeError(d["error"])
@@ -421,10 +435,11 @@ def run_iperf3(w, inst, opts):
     # The CPU was sampled around the whole client run (set-up and the
     # omitted warm-up too), so it is divided by what that run moved.
     moved = bps / 8 * secs
-    cpu_s = ticks / os.sysconf("SC_CLK_TCK")
+    cpu_s = None if ticks is None else ticks / os.sysconf("SC_CLK_TCK")
     return {"gb_per_s": bps / 8 / 1e9, "errors": 0, "mismatches": 0,
             "lost": 0, "p99": None,
-            "cpu_us_per_mb": cpu_s * 1e12 / moved if moved else None,
+            "cpu_us_per_mb": cpu_s * 1e12 / moved if moved and cpu_s
+            is not None else None,
             "argv": argv}
 
 
@@ -471,6 +486,7 @@ def run_workload(w, inst, sockbench, opts, results):
             i = inst[k]
             if w["mode"] == "hold":
                 i = fresh_instance(i)
+            i.revive()
             if not i.alive():
                 errors[k] = i.error or "not running"
                 continue
@@ -482,7 +498,8 @@ def run_workload(w, inst, sockbench, opts, results):
                 log(f"bench: {w['id']} / {i.label}: {e}")
             if w["mode"] == "hold":
                 stop(i.proc)
-    results[w["id"]] = {"cells": cells, "errors": errors, "keys": keys}
+    results[w["id"]] = {"cells": cells, "errors": errors, "keys": keys,
+                        "runs": runs}
 
 
 def fresh_instance(old):
@@ -537,10 +554,16 @@ def summarize(w, res, inst):
     ref = med([c[metric] for c in res["cells"].get(w["ref"], [])])
     ref_cpu = med([c[cpu_key] for c in res["cells"].get(w["ref"], [])])
     ref_p99 = med([c["p99"] for c in res["cells"].get(w["ref"], [])])
+    planned = 1 if w["mode"] == "hold" else res["runs"]
     for k in res["keys"]:
         cells = res["cells"][k]
+        note = inst[k].note
+        if inst[k].exits:
+            note = (f"{note}; " if note else "") + \
+                f"exited {len(inst[k].exits)} time(s) under load and was " \
+                f"restarted (first: {inst[k].exits[0][:100]})"
         row = {"key": k, "label": inst[k].label, "runs": len(cells),
-               "note": inst[k].note,
+               "note": note, "fallback": inst[k].note,
                "error": res["errors"].get(k) if not cells else None}
         row["m"] = med([c[metric] for c in cells])
         row["cpu"] = med([c[cpu_key] for c in cells])
@@ -556,6 +579,7 @@ def summarize(w, res, inst):
         row["p99_ratio"] = (row["p99"][0] / ref_p99[0]
                             if row["p99"] and ref_p99 and ref_p99[0]
                             else None)
+        row["planned"] = planned
         rows.append(row)
     return rows
 
@@ -597,7 +621,8 @@ def table(w, rows):
             out.append("| " + " | ".join(c.replace("|", "/")
                                          for c in cells) + " |")
             continue
-        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "n/a"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else \
+            "— (reference 0)" if mem and r["m"] else "n/a"
         if mem:
             cells = [label, fmt(r["m"][0] if r["m"] else None), ratio]
         elif lat:
@@ -612,6 +637,8 @@ def table(w, rows):
                 cells.append(str(r["lost"]))
         if r["bad"]:
             cells[0] += f" (errors: {r['bad']})"
+        if r["runs"] < r["planned"]:
+            cells[0] += f" ({r['runs']} of {r['planned']} runs)"
         out.append("| " + " | ".join(cells) + " |")
     notes = [r for r in rows if r["note"]]
     for r in notes:
@@ -621,7 +648,7 @@ def table(w, rows):
 
 def row_of(rows, key):
     return next((r for r in rows if r["key"] == key and not r["error"]
-                 and not r["note"]), None)
+                 and not r["fallback"]), None)
 
 
 def check(ok):
@@ -729,12 +756,18 @@ def chart(summ, png, tmpdir):
         for _, prefix in CHART:
             r = next((r for r in rows if r["key"].startswith(prefix)
                       and not r["key"].endswith("busy-echo")
-                      and not r["error"] and not r["note"]), None)
+                      and not r["error"] and not r["fallback"]), None)
             v = r["ratio"] if r else None
-            if v and w["metric"] in LOWER_IS_BETTER:
+            if w["id"] == "time":
+                # The load generator limits the rate here: the server's
+                # CPU per connection is what tells servers apart.
+                v = 1 / r["cpu_ratio"] if r and r["cpu_ratio"] else None
+            elif v and w["metric"] in LOWER_IS_BETTER:
                 v = 1 / v
             vals.append("?" if v is None else f"{v:.3f}")
-        lines.append('"%s" %s' % (w["id"], " ".join(vals)))
+        name = {"time": "time (1/CPU)", "latency": "latency (1/p50)"}.get(
+            w["id"], w["id"])
+        lines.append('"%s" %s' % (name, " ".join(vals)))
     data = os.path.join(tmpdir, "chart.dat")
     with open(data, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -744,7 +777,7 @@ def chart(summ, png, tmpdir):
     script = f"""
 set terminal pngcairo size 1100,520 font 'sans,10' noenhanced
 set output '{png}'
-set title 'Relative to the hand-written epoll reference of each workload (higher is better; latency as 1/p50)'
+set title 'Relative to the hand-written reference of each workload, same run (higher is better)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -813,6 +846,10 @@ def write_report(path, summ, inst, opts, sockbench, started_at, elapsed,
            "compare within one run.\n",
            "## Machine\n"]
     out += [f"- {k}: {v}" for k, v in machine()]
+    out.append(f"- load average (1 min) at the start and the end: "
+               f"{opts.load[0]} and {opts.load[1]}; the machine is shared "
+               "with other work, and the min – max spreads show how much "
+               "it interfered")
     out.append("\n## Targets (issue 5)\n")
     out.append("| workload | target | measured | |")
     out.append("|---|---|---|---|")
@@ -865,6 +902,11 @@ def write_report(path, summ, inst, opts, sockbench, started_at, elapsed,
 # ---------------------------------------------------------------- main
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
 def find_sockbench(build):
     cmd = os.environ.get("SOCK_BENCH_CMD")
     candidates = [cmd.split()] if cmd else []
@@ -907,6 +949,7 @@ def main():
     raise_nofile()
     started_at = time.time()
     t0 = time.monotonic()
+    opts.load = [loadavg(), None]
     tmpdir = tempfile.mkdtemp(prefix="sock-bench.")
     summ = {}
     try:
@@ -932,6 +975,7 @@ def main():
         return 130
     finally:
         stop_all()
+    opts.load[1] = loadavg()
     chart_err = chart(summ, opts.png, tmpdir)
     write_report(opts.out, summ, inst, opts, sockbench, started_at,
                  time.monotonic() - t0, chart_err)

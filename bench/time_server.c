@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: time_server PORT\n");
 		return 2;
 	}
+	ref_setup();
 	lfd = ref_listen(SOCK_STREAM, ref_port(argv[1]));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: udp_echo [--mmsg] PORT\n");
 		return 2;
 	}
+	ref_setup();
 	fd = ref_listen(SOCK_DGRAM, ref_port(argv[1 + mmsg]));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)

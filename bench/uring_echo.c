@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: uring_echo PORT\n");
 		return 2;
 	}
-	ref_raise_nofile();
+	ref_setup();
 	getrlimit(RLIMIT_NOFILE, &rl);
 	conns = calloc(rl.rlim_cur, sizeof(*conns));
 	starved = calloc(rl.rlim_cur, sizeof(*starved));

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: uv_echo PORT\n");
 		return 2;
 	}
-	ref_raise_nofile();
+	ref_setup();
 	loop = uv_default_loop();
 	uv_ip4_addr("127.0.0.1", ref_port(argv[1]), &addr);
 	uv_tcp_init(loop, &server);

@@ -278,7 +278,10 @@ static void derive(const struct bench_opts *o, const struct bench_stats *s,
 		f->max = (double)h->max_ns / 1e3;
 		f->mean = (double)h->sum_ns / (double)h->count / 1e3;
 	}
+	/* A child that exited between the samples and is not reaped yet
+	 * is missing from the second: then there is no figure. */
 	f->have_cpu = srv->cpu_before.ok && srv->cpu_after.ok && tck > 0 &&
+		      srv->cpu_after.ticks >= srv->cpu_before.ticks &&
 		      o->mode != BENCH_HOLD;
 	if (f->have_cpu) {
 		f->cpu_s =
