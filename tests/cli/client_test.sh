@@ -17,6 +17,8 @@ if [ ! -x "$SOCK" ]; then
 	fail built "$SOCK is missing: build with make"
 	finish
 fi
+have python3 ||
+	skip python3 "not installed: the checks against python3 servers are left out"
 
 # sk ARGS...: run sock for at most 30 s; stdout in $OUT, stderr in $ERR,
 # status in RC, elapsed milliseconds in MS.
@@ -27,6 +29,14 @@ sk() {
 	timeout 30 "$SOCK" "$@" >"$OUT" 2>"$ERR"
 	RC=$?
 	MS=$((($(date +%s%N) - t0) / 1000000))
+}
+
+# listening PORT [udp]: wait_port, with a failure on record when the peer
+# never came up.
+listening() {
+	wait_port "$@" && return 0
+	fail "peer.line${BASH_LINENO[0]}" "nothing listens on port $1"
+	return 1
 }
 
 show() { # a file's text on one line, for a failure message
@@ -144,13 +154,15 @@ time.sleep(60 if mode == 'stall' else 0)
 EOF
 
 # serve_py MODE HEX COUNT [udp]: start srv.py on a fresh port, in PORT.
+# Without python3 it fails at once (the one skip below tells why).
 serve_py() {
 	local proto=${4:-}
 
+	have python3 || return 1
 	PORT=$(free_port $proto)
 	start_bg python3 "$TMP_DIR/srv.py" "$1" "$PORT" "$2" "$3" \
 		</dev/null >/dev/null 2>&1
-	wait_port "$PORT" $proto
+	listening "$PORT" $proto
 }
 
 hex_of() { # the bytes of a string, as hex
@@ -306,7 +318,7 @@ if have nc; then
 	# no other standard input.)
 	start_bg sh -c 'exec nc -N -l "$0" "$1" <"$2"' $LO "$port" \
 		"$TMP_DIR/line" >/dev/null 2>&1
-	if wait_port "$port"; then
+	if listening "$port"; then
 		sk daytime $LO:$port
 		expect daytime.nc daytime_ok
 	fi
@@ -318,7 +330,7 @@ if have socat; then
 	port=$(free_port)
 	start_bg socat TCP-LISTEN:"$port",bind=$LO,reuseaddr,fork PIPE \
 		>/dev/null 2>&1
-	if wait_port "$port"; then
+	if listening "$port"; then
 		sk echo $LO:$port hello   there  world
 		expect echo.socat.words same "hello there world"
 		printf 'a\0b\r\nno newline' >"$TMP_DIR/in"
@@ -332,7 +344,7 @@ if have socat; then
 	fi
 	port=$(free_port udp)
 	start_bg socat UDP-RECVFROM:"$port",bind=$LO,fork PIPE >/dev/null 2>&1
-	if wait_port "$port" udp; then
+	if listening "$port" udp; then
 		sk echo -u $LO:$port hello udp
 		expect echo.socat.udp same "hello udp"
 		printf 'x\0y' >"$TMP_DIR/in"
@@ -436,8 +448,11 @@ fi
 
 # The seed's server: our client and the seed's client see the same list.
 port=$(free_port)
-start_bg python3 "$PEERS/client_list.py" $LO "$port" 40 >/dev/null 2>&1
-if wait_port "$port"; then
+have python3 &&
+	start_bg python3 "$PEERS/client_list.py" $LO "$port" 40 >/dev/null 2>&1
+if ! have python3; then
+	:
+elif listening "$port"; then
 	sk clients $LO:$port
 	seed_list() {
 		[ "$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
@@ -514,7 +529,7 @@ if serve_py stall "$(hex_of '{"a": ')" 1; then
 	fails clients.unended 1 "^sock: 127\.0\.0\.1:$PORT: the list did not end within 0\.5 s$"
 fi
 # A 2 MiB list, in many pieces.
-python3 -c 'import json
+have python3 && python3 -c 'import json
 print(json.dumps({"n%06d" % i: {"name": "n%06d" % i, "address": "127.0.0.1",
       "port": i} for i in range(30000)}), end="")' >"$TMP_DIR/big.json"
 if serve_py reply "@$TMP_DIR/big.json" 1; then
@@ -534,7 +549,7 @@ if have socat; then
 	start_bg socat TCP-LISTEN:"$port",bind=$LO,reuseaddr \
 		SYSTEM:'echo welcome; while read -r l; do echo "you said: $l"; done; echo bye' \
 		>/dev/null 2>&1
-	if wait_port "$port"; then
+	if listening "$port"; then
 		sk chat $LO:$port < <(printf 'hello\nsecond line\n')
 		expect chat.socat same "$(printf 'welcome\nyou said: hello\nyou said: second line\nbye')"
 	fi
@@ -542,7 +557,7 @@ if have socat; then
 	port=$(free_port)
 	start_bg socat TCP-LISTEN:"$port",bind=$LO,reuseaddr \
 		SYSTEM:'echo closing' >/dev/null 2>&1
-	if wait_port "$port"; then
+	if listening "$port"; then
 		sk chat $LO:$port < <(exec sleep 20 >/dev/null 2>&1)
 		expect chat.server-closes same closing
 		((MS < 5000)) && pass chat.server-closes.duration ||
@@ -590,8 +605,9 @@ while joined < 2 or names:
                     o.sendall(names[c] + b': ' + line + b'\n')
 EOF
 port=$(free_port)
-start_bg python3 "$TMP_DIR/room.py" "$port" >"$TMP_DIR/room.log" 2>&1
-if wait_port "$port"; then
+have python3 &&
+	start_bg python3 "$TMP_DIR/room.py" "$port" >"$TMP_DIR/room.log" 2>&1
+if have python3 && listening "$port"; then
 	# B listens for 3 s; A joins once B is in, speaks and leaves.
 	start_bg sh -c '{ echo bob; sleep 3; } | exec "$0" chat "$1"' \
 		"$SOCK" $LO:"$port" >"$TMP_DIR/bob" 2>&1

@@ -44,6 +44,14 @@ bg_in() {
 	start_bg sh -c 'f=$1; shift; exec "$@" <"$f"' sh "$file" "$@"
 }
 
+# listening PORT [udp]: wait_port, with a failure on record when the peer
+# never came up.
+listening() {
+	wait_port "$@" && return 0
+	fail "peer.line${BASH_LINENO[0]}" "nothing listens on port $1"
+	return 1
+}
+
 show() { # a file's text on one line, for a failure message
 	tr '\n' '|' <"$1" | head -c 300
 }
@@ -103,7 +111,7 @@ wait_file() {
 port=$(free_port)
 bg_in "$B" "$SOCK" listen $LO:"$port" >"$TMP_DIR/l.out" 2>"$TMP_DIR/l.err"
 listener=$BG_PID
-if wait_port "$port"; then
+if listening "$port"; then
 	sk connect $LO:"$port" <"$A"
 	sk_ok tcp.sock.connect
 	same tcp.sock.connect-received "$B" "$OUT"
@@ -134,7 +142,7 @@ if have nc; then
 	port=$(free_port)
 	bg_in "$B" nc -N -l $LO "$port" >"$TMP_DIR/nc.out" 2>/dev/null
 	peer=$BG_PID
-	if wait_port "$port"; then
+	if listening "$port"; then
 		sk connect $LO:"$port" <"$A"
 		sk_ok tcp.nc.connect
 		same tcp.nc.connect-received "$B" "$OUT"
@@ -145,7 +153,7 @@ if have nc; then
 	port=$(free_port)
 	bg_in "$B" "$SOCK" listen $LO:"$port" >"$TMP_DIR/l.out" 2>&1
 	listener=$BG_PID
-	if wait_port "$port"; then
+	if listening "$port"; then
 		timeout 30 nc -N $LO "$port" <"$A" >"$TMP_DIR/nc.out"
 		bg_ok tcp.nc.listen "$listener"
 		same tcp.nc.listen-received "$A" "$TMP_DIR/l.out"
@@ -156,7 +164,7 @@ if have nc; then
 	port=$(free_port udp)
 	bg_in "$TMP_DIR/empty" nc -u -l $LO "$port" >"$TMP_DIR/nc.out" 2>&1
 	peer=$BG_PID
-	if wait_port "$port" udp; then
+	if listening "$port" udp; then
 		sk connect -u -w 0.5 $LO:"$port" <<<"hello over udp"
 		sk_ok udp.nc.connect
 		wait_file "$TMP_DIR/nc.out" "^hello over udp$" &&
@@ -171,7 +179,7 @@ if have nc; then
 	bg_in "$TMP_DIR/reply" "$SOCK" listen -u -w 2 $LO:"$port" \
 		>"$TMP_DIR/l.out" 2>"$TMP_DIR/l.err"
 	listener=$BG_PID
-	if wait_port "$port" udp; then
+	if listening "$port" udp; then
 		echo ping | timeout 10 nc -u -w 1 $LO "$port" >"$TMP_DIR/nc.out"
 		bg_ok udp.nc.listen "$listener"
 		[ "$(cat "$TMP_DIR/l.out")" = ping ] && pass udp.nc.listen-received ||
@@ -239,7 +247,7 @@ if have socat; then
 	start_bg socat -u TCP-LISTEN:"$port",bind=$LO,reuseaddr \
 		CREATE:"$TMP_DIR/socat.out"
 	peer=$BG_PID
-	if wait_port "$port"; then
+	if listening "$port"; then
 		sk connect $LO:"$port" <"$A"
 		sk_ok tcp.socat.connect
 		bg_ok tcp.socat.exit "$peer"
@@ -248,7 +256,7 @@ if have socat; then
 
 	port=$(free_port)
 	start_bg socat -u OPEN:"$B" TCP-LISTEN:"$port",bind=$LO,reuseaddr
-	if wait_port "$port"; then
+	if listening "$port"; then
 		sk connect $LO:"$port" </dev/null
 		sk_ok tcp.socat.connect-receives
 		same tcp.socat.connect-received "$B" "$OUT"
@@ -257,7 +265,7 @@ if have socat; then
 	port=$(free_port)
 	start_bg "$SOCK" listen $LO:"$port" >"$TMP_DIR/l.out" 2>&1
 	listener=$BG_PID
-	if wait_port "$port"; then
+	if listening "$port"; then
 		timeout 30 socat -u OPEN:"$A" TCP:$LO:"$port"
 		bg_ok tcp.socat.listen "$listener"
 		same tcp.socat.listen-received "$A" "$TMP_DIR/l.out"
@@ -326,7 +334,7 @@ c.close()
 EOF
 port=$(free_port)
 start_bg python3 "$TMP_DIR/sum_server.py" "$port"
-if wait_port "$port"; then
+if listening "$port"; then
 	sk connect $LO:"$port" <"$A"
 	sk_ok halfclose.connect
 	[ "$(cat "$OUT")" = "$(sha256sum <"$A" | cut -d' ' -f1)" ] &&
@@ -356,7 +364,7 @@ EOF
 port=$(free_port)
 start_bg python3 "$TMP_DIR/early_server.py" "$port" >"$TMP_DIR/py.out"
 peer=$BG_PID
-if wait_port "$port"; then
+if listening "$port"; then
 	sk connect $LO:"$port" <"$A"
 	sk_ok halfclose.peer-first
 	[ "$(cat "$OUT")" = hello ] && pass halfclose.peer-first.output ||
@@ -384,7 +392,7 @@ EOF
 port=$(free_port)
 bg_in "$B" "$SOCK" listen $LO:"$port" >"$TMP_DIR/l.out" 2>&1
 listener=$BG_PID
-if wait_port "$port"; then
+if listening "$port"; then
 	got=$(timeout 30 python3 "$TMP_DIR/sum_client.py" "$port" "$A")
 	bg_ok halfclose.listen "$listener"
 	same halfclose.listen-received "$A" "$TMP_DIR/l.out"
@@ -431,7 +439,7 @@ bg_ok unixdgram.unnamed.listen "$listener"
 port=$(free_port udp)
 bg_in "$TMP_DIR/reply" "$SOCK" listen -u -w 1 $LO:"$port" >"$TMP_DIR/l.out" 2>&1
 listener=$BG_PID
-if wait_port "$port" udp; then
+if listening "$port" udp; then
 	sk connect -u -w 1 $LO:"$port" <<<"to the listener"
 	sk_ok udp.sock.connect
 	[ "$(cat "$OUT")" = "reply from sock" ] && pass udp.sock.reply ||
@@ -499,7 +507,7 @@ for i in range(8):
     c.connect_ex(("127.0.0.1", int(sys.argv[1])))
     conns.append(c)
 time.sleep(60)' "$port"
-if wait_port "$port"; then
+if listening "$port"; then
 	sk listen $LO:"$port" </dev/null
 	fails error.in-use 1 "^sock: cannot listen on 127\.0\.0\.1:$port: address already in use$"
 	# That listener never accepts and its queue is full: the kernel drops
@@ -520,7 +528,7 @@ s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(1)
 c, a = s.accept()
 time.sleep(60)' "$port"
-if wait_port "$port"; then
+if listening "$port"; then
 	sk connect -w 0.5 $LO:"$port" < <(exec sleep 10 >/dev/null 2>&1)
 	fails error.idle 1 "^sock: 127\.0\.0\.1:$port: nothing for 0\.5 s: timed out$"
 	((MS >= 400 && MS < 5000)) && pass error.idle.duration ||
@@ -532,7 +540,7 @@ if have socat; then
 	port=$(free_port)
 	start_bg socat -u OPEN:"$A" TCP-LISTEN:"$port",bind=$LO,reuseaddr \
 		2>/dev/null
-	if wait_port "$port"; then
+	if listening "$port"; then
 		timeout 30 "$SOCK" connect $LO:"$port" </dev/null 2>"$ERR" |
 			head -c 10 >/dev/null
 		RC=${PIPESTATUS[0]}
