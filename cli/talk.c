@@ -196,8 +196,8 @@ static const struct cli_command clients_command = {
 		"\n"
 		"Join the client list of a server like the seed's "
 		"client_list.py (port\n5000 by default): send NAME, read the "
-		"list the server answers with, of\nany length, and print it "
-		"as indented JSON.\n"
+		"list the server answers with, of\nany length up to 64 MiB, "
+		"and print it as indented JSON.\n"
 		"\n"
 		"  -n NAME       the name to register (default 'name')\n"
 		"  -w SECONDS    the whole exchange's limit (default 10)\n",
