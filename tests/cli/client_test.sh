@@ -540,6 +540,15 @@ print(json.dumps(json.load(open(sys.argv[1])), indent=4))' \
 	expect clients.big same_file "$TMP_DIR/py"
 fi
 
+# A list past the bound: refused, not held.
+{ printf '["'; head -c $((65 << 20)) /dev/zero | tr '\0' a; printf '"]'; } \
+	>"$TMP_DIR/huge.json"
+if serve_py reply "@$TMP_DIR/huge.json" 1; then
+	sk clients $LO:$PORT
+	fails clients.too-big 1 "^sock: 127\.0\.0\.1:$PORT sent a list longer than 64 MiB$"
+fi
+rm -f "$TMP_DIR/huge.json"
+
 # ---- chat -------------------------------------------------------------------
 
 if have socat; then
