@@ -121,6 +121,35 @@ if serve_start "$log" 2 echo="$TMP_DIR/echo.sock" \
 fi
 serve_stop
 
+log=$TMP_DIR/dgram.log
+if serve_start "$log" 1 --udp-only echo="$TMP_DIR/echo.dgram"; then
+	if have socat; then
+		out=$(printf 'unix datagram' | timeout 10 socat -t 2 - \
+			UNIX-SENDTO:"$TMP_DIR/echo.dgram",bind="$TMP_DIR/client.dgram")
+		check_eq unix_datagram_echo "unix datagram" "$out"
+	else
+		skip unix_datagram_echo "socat is not installed"
+	fi
+fi
+serve_stop
+
+# --idle-timeout: an idle connection is closed, and the log says why.
+log=$TMP_DIR/idle.log
+if serve_start "$log" 1 --tcp-only --idle-timeout 1 echo=0; then
+	out=$(timeout 10 python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+t = time.time()
+print(s.recv(10) == b"" and 0.5 < time.time() - t < 5)' \
+		"$(port_of "$log" echo tcp)" 2>&1)
+	if [ "$out" = True ] && grep -q ' limit echo idle-timeout 127\.0\.0\.1:' "$log" &&
+		grep -q ' close echo .*: timed out$' "$log"; then
+		pass idle_timeout_closes_idle_connections
+	else
+		fail idle_timeout_closes_idle_connections "$out $(cat "$log")"
+	fi
+fi
+serve_stop
+
 if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
 	log=$TMP_DIR/v6.log
 	if serve_start "$log" 1 --tcp-only 'echo=[::1]:0'; then
