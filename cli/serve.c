@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -882,6 +883,8 @@ int cmd_serve(int argc, char **argv)
 	int opt, rc;
 
 	sv.timestamps = getenv("JOURNAL_STREAM") == NULL;
+	/* A log reader that goes away must not take the server with it. */
+	signal(SIGPIPE, SIG_IGN);
 	if (make_states(&sv)) {
 		fprintf(stderr, "sock: %s\n", sock_strerror(-ENOMEM));
 		rc = CLI_FAILURE;
