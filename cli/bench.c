@@ -181,7 +181,17 @@ bool bench_tick(struct bench_worker *w, int64_t now)
 		bench_hist_reset(&w->stats.hist);
 		w->measuring = true;
 	}
-	return now >= w->end_ns || w->stop;
+	return now >= w->end_ns || bench_stopped(w);
+}
+
+void bench_linger(const struct bench_worker *w)
+{
+	struct timespec ms = { .tv_nsec = 1000000 };
+	int i;
+
+	/* Bounded: the supervisor sets stop right after its last sample. */
+	for (i = 0; i < 5000 && !bench_stopped(w); i++)
+		nanosleep(&ms, NULL);
 }
 
 int bench_connect(const struct bench_opts *opts, unsigned int conn, int type)
@@ -615,7 +625,7 @@ static void supervise(const struct bench_opts *o, struct bench_worker *w,
 	srv->window_ns =
 		(interrupted ? bench_now_ns() : w[0].end_ns) - w[0].measure_ns;
 	for (i = 0; i < o->threads; i++)
-		w[i].stop = 1;
+		__atomic_store_n(&w[i].stop, 1, __ATOMIC_RELAXED);
 	if (progress)
 		fputs("\r\033[K", stderr);
 }

@@ -92,7 +92,7 @@ struct bench_worker {
 	int64_t start_ns;		 /* when the run began (monotonic) */
 	int64_t measure_ns;		 /* start of the measured window */
 	int64_t end_ns;			 /* end of the measured window */
-	volatile int stop;		 /* set by the supervisor: Ctrl-C */
+	int stop;			 /* set by the supervisor: the end */
 	bool measuring;			 /* stats were reset at measure_ns */
 	struct bench_stats stats;
 	int result; /* 0 or a negative code: could not run */
@@ -100,6 +100,13 @@ struct bench_worker {
 
 /* "pingpong", "connrate" ... */
 const char *bench_mode_name(enum bench_mode mode);
+
+/* Whether the supervisor told the worker to end (atomic: it is set from
+ * another thread). */
+static inline bool bench_stopped(const struct bench_worker *w)
+{
+	return __atomic_load_n(&w->stop, __ATOMIC_RELAXED);
+}
 
 /* The monotonic clock in nanoseconds. */
 int64_t bench_now_ns(void);
@@ -115,6 +122,12 @@ void bench_count(struct bench_worker *w, int64_t now, uint64_t bytes,
 /* Called by workers on every wake-up: starts the measured window when its
  * time comes, and returns true when the run is over. */
 bool bench_tick(struct bench_worker *w, int64_t now);
+
+/* Called by workers when their run is over, before they close their
+ * connections: waits until the supervisor has read the server's CPU
+ * time, so a server that forks per connection (xinetd) still holds every
+ * child when it is read. */
+void bench_linger(const struct bench_worker *w);
 
 /* A non-blocking socket for the target, bound to this connection's source
  * address (opts->sources), with connect started.  Returns the descriptor

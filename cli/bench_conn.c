@@ -37,7 +37,7 @@ static void count_error(struct conn_set *set, int err, const char *what)
 {
 	struct bench_worker *w = set->w;
 
-	if (w->stop || bench_now_ns() >= w->end_ns)
+	if (bench_stopped(w) || bench_now_ns() >= w->end_ns)
 		return;
 	__atomic_store_n(&w->stats.errors, w->stats.errors + 1,
 			 __ATOMIC_RELAXED);
@@ -92,7 +92,7 @@ static void connrate_done(struct conn_set *set, struct slot *s)
 	int64_t now = bench_now_ns();
 
 	if (set->o->expect_time && !time_is_good(s)) {
-		if (!w->stop && now < w->end_ns) {
+		if (!bench_stopped(w) && now < w->end_ns) {
 			w->stats.mismatches++;
 			bench_error(w,
 				    "%s answered %llu bytes, not an RFC 868 "
@@ -191,6 +191,7 @@ int bench_run_connrate(struct bench_worker *w)
 		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++)
 			connrate_event(set, ev[i].data.u32);
 	}
+	bench_linger(w);
 	for (i = 0; i < w->nconns; i++)
 		slot_end(&set->slots[i]);
 out:
@@ -282,6 +283,7 @@ int bench_run_hold(struct bench_worker *w)
 			if (hold_event(set, ev[i].data.u32, ev[i].events))
 				pending--;
 	}
+	bench_linger(w);
 	for (i = 0; i < w->nconns; i++)
 		slot_end(&set->slots[i]);
 out:

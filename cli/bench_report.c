@@ -51,22 +51,56 @@ static int read_stat(int pid, int *ppid, uint64_t *self, uint64_t *reaped)
 	return 0;
 }
 
+/* CPU time a living child has used: the sum over its threads of
+ * /proc/PID/task/TID/schedstat's first field, in nanoseconds. */
+static uint64_t child_ns(const char *pid)
+{
+	char path[300], buf[128];
+	struct dirent *de;
+	uint64_t ns = 0;
+	FILE *fp;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%s/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task/%s/schedstat", pid,
+			 de->d_name);
+		fp = fopen(path, "re");
+		if (!fp)
+			continue;
+		if (fgets(buf, sizeof(buf), fp))
+			ns += strtoull(buf, NULL, 10);
+		fclose(fp);
+	}
+	closedir(d);
+	return ns;
+}
+
 /*
  * The process's own time (all its threads, living or gone), its reaped
  * children's, and its living children's: a server that forks per
- * connection (xinetd) is charged for them too.
+ * connection (xinetd) is charged for them too.  The living children are
+ * read in nanoseconds: /proc/PID/stat counts whole clock ticks per
+ * process, and fifty children of a few milliseconds each would add up
+ * to nothing.
  */
 void bench_server_sample(const struct bench_server *srv, struct bench_cpu *out)
 {
 	uint64_t self, reaped, cself, creaped;
+	long tck = sysconf(_SC_CLK_TCK);
 	struct dirent *de;
 	int ppid;
 	DIR *d;
 
 	out->ok = false;
-	if (!srv->pid || read_stat(srv->pid, &ppid, &self, &reaped))
+	if (!srv->pid || tck <= 0 || read_stat(srv->pid, &ppid, &self, &reaped))
 		return;
-	out->ticks = self + reaped;
+	out->ns = (self + reaped) * (1000000000u / (uint64_t)tck);
 	out->ok = true;
 	d = opendir("/proc");
 	if (!d)
@@ -76,7 +110,7 @@ void bench_server_sample(const struct bench_server *srv, struct bench_cpu *out)
 			continue;
 		if (!read_stat(atoi(de->d_name), &ppid, &cself, &creaped) &&
 		    ppid == srv->pid)
-			out->ticks += cself;
+			out->ns += child_ns(de->d_name);
 	}
 	closedir(d);
 }
@@ -262,7 +296,6 @@ static void derive(const struct bench_opts *o, const struct bench_stats *s,
 		   const struct bench_server *srv, struct figures *f)
 {
 	const struct bench_hist *h = &s->hist;
-	long tck = sysconf(_SC_CLK_TCK);
 
 	memset(f, 0, sizeof(*f));
 	f->secs = (double)srv->window_ns / 1e9;
@@ -280,13 +313,12 @@ static void derive(const struct bench_opts *o, const struct bench_stats *s,
 	}
 	/* A child that exited between the samples and is not reaped yet
 	 * is missing from the second: then there is no figure. */
-	f->have_cpu = srv->cpu_before.ok && srv->cpu_after.ok && tck > 0 &&
-		      srv->cpu_after.ticks >= srv->cpu_before.ticks &&
+	f->have_cpu = srv->cpu_before.ok && srv->cpu_after.ok &&
+		      srv->cpu_after.ns >= srv->cpu_before.ns &&
 		      o->mode != BENCH_HOLD;
 	if (f->have_cpu) {
 		f->cpu_s =
-			(double)(srv->cpu_after.ticks - srv->cpu_before.ticks) /
-			(double)tck;
+			(double)(srv->cpu_after.ns - srv->cpu_before.ns) / 1e9;
 		f->cpu_us_op = s->ops ? f->cpu_s * 1e6 / (double)s->ops : 0;
 		f->cpu_us_mb = s->bytes ? f->cpu_s * 1e12 / (double)s->bytes
 					: 0;

@@ -6,10 +6,10 @@
 
 #include "bench.h"
 
-/* CPU time a process and its children used, in clock ticks. */
+/* CPU time a process and its children used, in nanoseconds. */
 struct bench_cpu {
 	bool ok;
-	uint64_t ticks;
+	uint64_t ns;
 };
 
 /* What --server-pid observed. */

@@ -72,7 +72,7 @@ static void stream_fail(struct stream_set *set, struct stream *s, int err,
 
 	if (s->dead)
 		return;
-	if (!w->stop && bench_now_ns() < w->end_ns) {
+	if (!bench_stopped(w) && bench_now_ns() < w->end_ns) {
 		__atomic_store_n(&w->stats.errors, w->stats.errors + 1,
 				 __ATOMIC_RELAXED);
 		bench_error(w, "connection %u to %s: %s%s%s", s->id,
@@ -373,6 +373,7 @@ static int run_streams(struct bench_worker *w)
 	err = open_all(&set);
 	if (!err)
 		err = stream_loop(&set);
+	bench_linger(w);
 	for (i = 0; i < w->nconns; i++)
 		if (set.s[i].fd >= 0)
 			close(set.s[i].fd);

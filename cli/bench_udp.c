@@ -65,7 +65,7 @@ static void udp_error(struct udp_set *set, int err, const char *what)
 {
 	struct bench_worker *w = set->w;
 
-	if (w->stop || bench_now_ns() >= w->end_ns)
+	if (bench_stopped(w) || bench_now_ns() >= w->end_ns)
 		return;
 	__atomic_store_n(&w->stats.errors, w->stats.errors + 1,
 			 __ATOMIC_RELAXED);
@@ -274,6 +274,7 @@ int bench_run_udp(struct bench_worker *w)
 		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++)
 			udp_recv(set, ev[i].data.ptr);
 	}
+	bench_linger(w);
 	udp_cleanup(set);
 	return err;
 }
