@@ -72,6 +72,7 @@ struct sock__jobs {
 	unsigned int ndgrams; /* of which datagrams */
 	pthread_t *pool;
 	unsigned int npool;
+	bool no_pidfd; /* pidfd_open is not in this kernel */
 };
 
 static const struct sock_server_config *config(const struct sock__worker *w)
@@ -552,7 +553,9 @@ static int start_child(struct sock__jobs *js, struct job *job)
 		job->fd = -1;
 		sock_close(&job->conn);
 	}
-	job->pidfd = open_pidfd(pid);
+	job->pidfd = js->no_pidfd ? -1 : open_pidfd(pid);
+	if (job->pidfd < 0 && !js->no_pidfd && errno == ENOSYS)
+		js->no_pidfd = true;
 	if (job->pidfd >= 0 && sock_watch(w->loop, &job->pid_watch, job->pidfd,
 					  POLLIN, child_exited, job)) {
 		close(job->pidfd);

@@ -428,7 +428,10 @@ static void output_case(enum sock_mode mode)
 		CHECK_INT(sent[i], <, HOG_MAX);
 	}
 	after = rss_kib(t.pid);
-	CHECK_INT((after - before) * 1024, <, HOGS * 4 * LIMIT + (2 << 20));
+	/* Valgrind's own bookkeeping is resident too: not comparable. */
+	if (!under_valgrind())
+		CHECK_INT((after - before) * 1024, <,
+			  HOGS * 4 * LIMIT + (2 << 20));
 	echo_once(&other, "still served");
 	for (i = 0; i < HOGS; i++) {
 		CHECK_OK(sock_shutdown(&hog[i], SHUT_WR));
