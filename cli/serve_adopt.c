@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* serve_adopt.c -- sock serve on sockets made elsewhere: systemd socket activation, inetd */
+
+#include <sock.h>
+
+#include "cli.h"
+#include "serve.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- systemd socket activation ---- */
+
+/* "echo", "sock-echo.socket", "sock@echo.socket": the service named. */
+static const struct service *service_by_fdname(const char *name)
+{
+	char base[256];
+	const char *p;
+	size_t n;
+
+	snprintf(base, sizeof(base), "%s", name);
+	n = strlen(base);
+	if (n > 7 && !strcmp(base + n - 7, ".socket"))
+		base[n - 7] = '\0';
+	p = strrchr(base, '@');
+	if (!p)
+		p = strrchr(base, '-');
+	return services_find(p ? p + 1 : base);
+}
+
+static const struct service *service_by_port(int port)
+{
+	size_t i;
+
+	for (i = 0; i < services_count; i++)
+		if (port > 0 &&
+		    (services[i].std_port == port || services[i].port == port))
+			return &services[i];
+	return NULL;
+}
+
+/*
+ * Which service an activated socket is for: the one its name names, else
+ * the only SERVICE of the command line, else the one whose standard or
+ * default port the socket is bound to.
+ */
+static const struct service *match_fd(const struct serve *sv,
+				      const struct sock_listen_fd *fd)
+{
+	const struct service *def = service_by_fdname(fd->name);
+	struct sock_addr a;
+	size_t i;
+
+	if (def)
+		return def;
+	if (sv->nnamed == 1)
+		for (i = 0; i < services_count; i++)
+			if (sv->named[i])
+				return &services[i];
+	if (sock_getsockname(&fd->sock, &a))
+		return NULL;
+	return service_by_port(sock_addr_port(&a));
+}
+
+bool serve_fd_is_local(const struct sock *s)
+{
+	struct sock_addr a;
+
+	if (sock_getpeername(s, &a) && sock_getsockname(s, &a))
+		return false;
+	return sock_addr_is_loopback(&a);
+}
+
+/* Serve what systemd passed.  Returns 0 or the exit status. */
+int serve_adopt_activated(struct serve *sv, struct sock_listen_fd *fds, int n)
+{
+	const struct service *def;
+	int i, index, type;
+
+	for (i = 0; i < n; i++) {
+		def = match_fd(sv, &fds[i]);
+		type = fds[i].sock.type;
+		if (!def) {
+			fprintf(stderr,
+				"sock: socket %d ('%s') from systemd: no "
+				"service goes with it (name it with "
+				"FileDescriptorName=)\n",
+				3 + i, fds[i].name);
+			return CLI_FAILURE;
+		}
+		if (!(def->transports &
+		      (type == SOCK_DGRAM ? SERVICE_DGRAM : SERVICE_STREAM))) {
+			fprintf(stderr, "sock: %s does not serve %s sockets\n",
+				def->name,
+				type == SOCK_DGRAM ? "datagram" : "stream");
+			return CLI_FAILURE;
+		}
+		index = sock_server_adopt(sv->srv, serve_svc(sv, def),
+					  &fds[i].sock);
+		if (index < 0) {
+			fprintf(stderr, "sock: cannot serve socket %d: %s\n",
+				3 + i, sock_strerror(index));
+			return CLI_FAILURE;
+		}
+		if (serve_note_listener(sv, def, type, index))
+			return CLI_FAILURE;
+	}
+	return 0;
+}
+
+/* ---- inetd ---- */
+
+bool serve_same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * inetd passes the socket as standard input, output and error.  The
+ * server serves its own duplicate, so the originals must go (or the peer
+ * never sees the close); and log lines must not go to the client.
+ */
+int serve_adopt_stdin(struct serve *sv, const struct service *def)
+{
+	struct sock s;
+	int err, null, type, listening = 0;
+
+	err = sock_fromfd(&s, STDIN_FILENO);
+	if (err) {
+		fprintf(stderr, "sock: --inetd: standard input: %s\n",
+			sock_strerror(err));
+		return CLI_FAILURE;
+	}
+	type = s.type;
+	if (!(def->transports &
+	      (type == SOCK_DGRAM ? SERVICE_DGRAM : SERVICE_STREAM))) {
+		fprintf(stderr, "sock: --inetd: %s does not serve %s sockets\n",
+			def->name, type == SOCK_DGRAM ? "datagram" : "stream");
+		sock_close(&s);
+		return CLI_FAILURE;
+	}
+	/* A datagram or listening socket is a listener; a connected
+	 * stream is one connection. */
+	if (type == SOCK_DGRAM ||
+	    sock_getsockopt(&s, SOL_SOCKET, SO_ACCEPTCONN, &listening))
+		listening = type == SOCK_DGRAM;
+	if (serve_same_file(STDIN_FILENO, STDERR_FILENO))
+		sv->silent = true;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		if (serve_same_file(STDIN_FILENO, STDOUT_FILENO))
+			dup2(null, STDOUT_FILENO);
+		if (sv->silent)
+			dup2(null, STDERR_FILENO);
+		dup2(null, STDIN_FILENO);
+		close(null);
+	}
+	err = sock_server_adopt(sv->srv, serve_svc(sv, def), &s);
+	if (err < 0) {
+		fprintf(stderr, "sock: --inetd: %s\n", sock_strerror(err));
+		return CLI_FAILURE;
+	}
+	if (listening && serve_note_listener(sv, def, type, err))
+		return CLI_FAILURE;
+	return 0;
+}
