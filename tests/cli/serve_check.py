@@ -420,6 +420,33 @@ def concurrent_clients(port, n="200"):
         die("%d names missing from the list" % len(missing))
 
 
+def at_cap(port, cap, n):
+    """With the connection cap at cap, n > cap clients connect: the first
+    cap are served, the others wait (not refused) and are served once the
+    first ones leave."""
+    cap, n = int(cap), int(n)
+    socks = [conn(int(port)) for _ in range(n)]
+    for s in socks:
+        s.sendall(b"x")
+    for i, s in enumerate(socks[:cap]):
+        if s.recv(1) != b"x":
+            die("client %d below the cap not served" % i)
+    s = socks[cap]
+    s.settimeout(0.5)
+    try:
+        s.recv(1)
+        die("client past the cap served at once")
+    except socket.timeout:
+        pass
+    for s in socks[:cap]:
+        s.close()
+    for i, s in enumerate(socks[cap:]):
+        s.settimeout(5)
+        if s.recv(1) != b"x":
+            die("client %d past the cap never served" % (cap + i))
+        s.close()
+
+
 def rss_kib(pid):
     with open("/proc/%s/status" % pid) as f:
         for line in f:

@@ -164,6 +164,26 @@ else
 	skip ipv6_echo "no IPv6 loopback"
 fi
 
+# A low descriptor limit: said in the log, and the connection cap fits it.
+log=$TMP_DIR/nofile.log
+SERVE_LOGS+=("$log")
+start_bg bash -c 'ulimit -n 100 && ulimit -Hn 100 && exec "$0" serve --tcp-only echo=0' \
+	"$SOCK" 2>"$log"
+SERVE_BG=$BG_PID
+for _ in $(seq 100); do
+	grep -q ' listen ' "$log" && break
+	sleep 0.05
+done
+serve_child
+if grep -q ' limit descriptors 100: at most 64 connections ' "$log"; then
+	pass low_descriptor_limit_logged
+else
+	fail low_descriptor_limit_logged "$(cat "$log")"
+fi
+check connection_cap_pauses_accepting at_cap "$(port_of "$log" echo tcp)" 64 80
+serve_stop
+check_eq low_descriptor_limit_exit_0 0 $?
+
 # ---- inetd ----
 
 check inetd_socketpair_echo inetd_pair "$SOCK" echo
