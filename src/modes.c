@@ -82,13 +82,21 @@ static const struct sock_server_config *config(const struct sock__worker *w)
 
 /* ---- the handler's side ---- */
 
-/* TCP states (include/net/tcp_states.h) in which the peer's FIN has
- * arrived; tcpi_bytes_received counts the FIN's sequence number too. */
+/* Whether the peer's FIN has arrived, in a TCP state numbered as in the
+ * kernel's include/net/tcp_states.h: tcpi_bytes_received counts the FIN's
+ * sequence number as a byte. */
 static bool fin_received(uint8_t state)
 {
-	return state == 6 || state == 7 || state == 8 || state == 9 ||
-	       state == 11; /* TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK,
-			       CLOSING */
+	switch (state) {
+	case 6:	 /* TIME_WAIT */
+	case 7:	 /* CLOSE */
+	case 8:	 /* CLOSE_WAIT */
+	case 9:	 /* LAST_ACK */
+	case 11: /* CLOSING */
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* Bytes moved on a TCP connection, from the kernel's counters. */
@@ -472,6 +480,10 @@ static int start_pool(struct sock__jobs *js)
 	while (js->npool < n &&
 	       pthread_create(&js->pool[js->npool], NULL, pool_main, js) == 0)
 		js->npool++;
+	/* Creating many threads takes a while (seconds under valgrind):
+	 * timers started later in this batch must not start from a clock
+	 * read before it. */
+	sock__loop_update_time(js->w->loop);
 	/* Fewer threads than asked still serve; none cannot. */
 	return js->npool ? 0 : -EAGAIN;
 }
@@ -548,6 +560,8 @@ static int start_child(struct sock__jobs *js, struct job *job)
 		return -errno;
 	if (pid == 0)
 		child_main(w, job);
+	/* Forking a large process takes a while, as above. */
+	sock__loop_update_time(w->loop);
 	job->pid = pid;
 	if (job->stream) {
 		job->fd = -1;
