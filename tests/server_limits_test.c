@@ -635,6 +635,70 @@ static void no_reply_to_our_own_ports_fork(void)
 }
 ENGINE_TEST(no_reply_to_our_own_ports_fork)
 
+/* ---- datagrams waiting for blocking handlers ---- */
+
+static struct shared *gate;
+
+/* Counts the datagram, then holds its thread until the gate opens. */
+static void held_dgram(struct sock *s, const void *msg, size_t len,
+		       const struct sock_addr *peer, void *data)
+{
+	long long end = test_now_ms() + 10000;
+
+	(void)s;
+	(void)msg;
+	(void)len;
+	(void)peer;
+	(void)data;
+	atomic_fetch_add(&gate->total, 1);
+	while (!atomic_load(&gate->now) && test_now_ms() < end)
+		usleep(1000);
+}
+
+/*
+ * Datagrams queued for busy handlers are bounded (256 per worker): the
+ * rest are dropped and reported, and those queued are all handled once
+ * the handlers are free.
+ */
+static void datagrams_waiting_for_handlers_are_bounded(void)
+{
+	struct sock_service svc = { .name = "held",
+				    .mode = SOCK_MODE_POOL,
+				    .handle_datagram = held_dgram };
+	struct sock_server_config cfg = { .pool_threads = 2 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c;
+	long long end;
+	int i, index;
+
+	gate = shared_new();
+	ts_new(&t, &cfg);
+	index = ts_add(&t, &svc, SOCK_DGRAM, "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	ts_start(&t);
+	client(&c, SOCK_DGRAM, addr);
+	for (i = 0; i < 300; i++) {
+		CHECK_INT(sock_send(&c, "d", 1, 0), ==, 1);
+		usleep(500); /* paced: the kernel must not drop any */
+	}
+	CHECK(rec_wait(SOCK_EV_LIMIT, "datagram-rate", 1, 3000));
+	CHECK_INT(atomic_load(&gate->total), <=, 2);
+	atomic_store(&gate->now, 1);
+	end = test_now_ms() + 5000;
+	while (atomic_load(&gate->total) < 256 && test_now_ms() < end)
+		usleep(5000);
+	usleep(100000);
+	CHECK_INT(atomic_load(&gate->total), ==, 256);
+	/* Reports after the first come a second later, counted. */
+	CHECK(rec_wait(SOCK_EV_LIMIT, "datagram-rate", 300 - 256, 3000));
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+	CHECK_INT(rec_count(SOCK_EV_LIMIT, "datagram-rate"), ==, 300 - 256);
+}
+ENGINE_TEST(datagrams_waiting_for_handlers_are_bounded)
+
 static const struct test tests[] = {
 	TEST_ENGINES(cap_queues_extra_connections_event),
 	TEST_ENGINES(cap_queues_extra_connections_inline),
@@ -661,6 +725,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(no_reply_to_a_privileged_port_thread),
 	TEST_ENGINES(no_reply_to_our_own_ports_event),
 	TEST_ENGINES(no_reply_to_our_own_ports_fork),
+	TEST_ENGINES(datagrams_waiting_for_handlers_are_bounded),
 };
 
 int main(int argc, char **argv)
