@@ -131,8 +131,9 @@ void sock__emit(struct sock__worker *w, enum sock_event_kind kind,
 /* Report a limit or error, at most once a second per kind. */
 void sock__report(struct sock__worker *w, enum sock__report_kind kind,
 		  const char *service, const struct sock_addr *addr, int err);
-/* Flush rate-limited reports whose second has passed. */
-void sock__report_flush(struct sock__worker *w);
+/* Report what the rate limit held back: kinds whose second has passed,
+ * or all of them (the worker is ending). */
+void sock__report_flush(struct sock__worker *w, bool all);
 /* Pause or resume every stream listener of w (the connection cap). */
 void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
 /* A connection or job ended: update the count, resume accepting. */

@@ -515,9 +515,9 @@ static int ep_wait(struct sock_loop *loop, int timeout_ms)
 	int n;
 
 	n = epoll_wait(loop->epfd, st->ev, EPOLL_BATCH, timeout_ms);
+	sock__loop_update_time(loop);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	sock__loop_update_time(loop);
 	st->nev = n;
 	for (st->cur = 0; st->cur < n; st->cur++)
 		if (st->ev[st->cur].data.u64)

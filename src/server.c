@@ -122,7 +122,7 @@ void sock__report(struct sock__worker *w, enum sock__report_kind kind,
 	emit_report(w, kind, service, addr, err, 1);
 }
 
-void sock__report_flush(struct sock__worker *w)
+void sock__report_flush(struct sock__worker *w, bool all)
 {
 	int64_t now = w->loop->now_ms;
 	struct sock__report *r;
@@ -130,7 +130,7 @@ void sock__report_flush(struct sock__worker *w)
 
 	for (k = 0; k < SOCK__REPORT_COUNT; k++) {
 		r = &w->reports[k];
-		if (!r->suppressed || now - r->last_ms < 1000)
+		if (!r->suppressed || (!all && now - r->last_ms < 1000))
 			continue;
 		emit_report(w, (enum sock__report_kind)k, r->service, NULL,
 			    r->err, r->suppressed);
@@ -369,7 +369,7 @@ static void tick(struct sock_timer *t, void *arg)
 
 	(void)t;
 	sock__conn_check_timeouts(w);
-	sock__report_flush(w);
+	sock__report_flush(w, false);
 }
 
 static void close_listener(struct sock__listener *l)
@@ -402,6 +402,9 @@ static void begin_stop(struct sock__worker *w)
 		close_listener(w->lis[i]);
 	if (w->index == 0)
 		sock__emit(w, SOCK_EV_STOP, NULL, NULL, 0, NULL);
+	/* The clock was read before this batch, which may have been long:
+	 * the grace period counts from now. */
+	sock__loop_update_time(w->loop);
 	if (sock_timer_start(w->loop, &w->grace, w->srv->cfg.grace_ms, 0))
 		grace_over(&w->grace, w);
 }
@@ -414,8 +417,10 @@ void sock__worker_after_batch(struct sock__worker *w)
 	if (!w->stopping && atomic_load(&w->srv->stopping))
 		begin_stop(w);
 	if (w->nconns == 0 && sock__jobs_idle(w) &&
-	    (w->stopping || w->nlis_open == 0))
+	    (w->stopping || w->nlis_open == 0)) {
+		sock__report_flush(w, true);
 		sock_loop_stop(w->loop);
+	}
 }
 
 static int tick_interval(const struct sock_server_config *c)
@@ -827,6 +832,9 @@ int sock_server_run(struct sock_server *srv)
 	for (i = 1; i < srv->nworkers; i++)
 		if (srv->workers[i].thread_started)
 			pthread_join(srv->workers[i].thread, NULL);
+	/* "run returns when every handler has returned": join the pools. */
+	for (i = 0; i < srv->nworkers; i++)
+		sock__jobs_release(&srv->workers[i]);
 	for (i = 0; i < srv->nworkers && !err; i++)
 		err = srv->workers[i].run_err;
 	if (srv->sigmask_saved)
