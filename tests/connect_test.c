@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* connect_test.c -- create_connection and create_server: sock_connect, sock_listen */
 
-#include "test.h"
+#include "sandbox.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -61,48 +61,6 @@ static void check_connected(struct sock *l, struct sock *c,
 	CHECK_INT(sock_recv(c, &byte, 1, 0), ==, 1);
 	CHECK_INT(byte, ==, 'b');
 	sock_close(&conn);
-}
-
-/*
- * Namespaces of this test child only: a mount namespace, so /etc/hosts
- * can be replaced, and a network namespace with just a loopback, so that
- * addresses outside it are unreachable and nothing leaves the machine.
- */
-static void sandbox_enter(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd;
-
-	if (geteuid() != 0)
-		SKIP("needs root for mount and network namespaces");
-	if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
-		SKIP("unshare(CLONE_NEWNS | CLONE_NEWNET): %s",
-		     strerror(errno));
-	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
-		SKIP("making mounts private: %s", strerror(errno));
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	CHECK(fd >= 0);
-	CHECK(ioctl(fd, SIOCGIFFLAGS, &ifr) == 0);
-	ifr.ifr_flags |= IFF_UP;
-	CHECK(ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
-	close(fd);
-}
-
-static void sandbox_file(const char *path, const char *text)
-{
-	char tmp[] = "/tmp/libsock-etc-XXXXXX";
-	size_t len = strlen(text);
-	int fd;
-
-	fd = mkstemp(tmp);
-	CHECK(fd >= 0);
-	CHECK_INT(write(fd, text, len), ==, len);
-	close(fd);
-	if (mount(tmp, path, "none", MS_BIND, NULL) < 0) {
-		unlink(tmp);
-		SKIP("bind-mounting over %s: %s", path, strerror(errno));
-	}
-	unlink(tmp);
 }
 
 /*
