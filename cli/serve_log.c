@@ -108,6 +108,10 @@ void serve_on_event(const struct sock_event *ev, void *data)
 	const char *svc = ev->service ? ev->service : "-";
 	char peer[SOCK_ADDR_STRLEN], times[32] = "";
 
+	/* Quiet: not even the address is formatted, per connection. */
+	if (sv->quiet &&
+	    (ev->kind == SOCK_EV_ACCEPT || ev->kind == SOCK_EV_CLOSE))
+		return;
 	serve_addr_text(ev->addr, peer, sizeof(peer));
 	switch (ev->kind) {
 	case SOCK_EV_LISTEN:

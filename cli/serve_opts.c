@@ -49,6 +49,9 @@ static void usage(FILE *out)
 		     "(300; 0: never)\n"
 		     "  --inetd SERVICE      serve the socket on standard "
 		     "input\n"
+		     "  --busy-poll          spin instead of sleeping: lower "
+		     "latency, a whole\n"
+		     "                       core per worker\n"
 		     "  -q, --quiet          no line per connection\n"
 		     "  -h, --help           this text\n"
 		     "\nSockets passed by systemd (LISTEN_FDS) are served "
@@ -90,6 +93,7 @@ enum {
 	OPT_MAX_PER_SOURCE,
 	OPT_IDLE,
 	OPT_INETD,
+	OPT_BUSY_POLL,
 };
 
 const struct option serve_options[] = {
@@ -102,6 +106,7 @@ const struct option serve_options[] = {
 	{ "max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "inetd", required_argument, NULL, OPT_INETD },
+	{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -168,6 +173,9 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 		return -1;
 	case OPT_INETD:
 		sv->inetd = arg;
+		return -1;
+	case OPT_BUSY_POLL:
+		sv->cfg.busy_poll = true;
 		return -1;
 	case 'q':
 		sv->quiet = true;
