@@ -19,7 +19,7 @@
 #define LINE_CHARS 72
 #define LINE_BYTES (LINE_CHARS + 2)
 #define CYCLE (PRINTABLE * LINE_BYTES)
-#define SLICE (64 * 1024)
+#define SLICE (256 * 1024)
 /* RFC 864: "a datagram containing a random number of characters (between
  * 0 and 512)". */
 #define DGRAM_MAX 512
@@ -59,17 +59,23 @@ void chargen_free(void *state)
 	free(state);
 }
 
-/* Send slices until the connection's queue is full; on_drain resumes. */
+/*
+ * Send slices for as long as the socket takes whole ones; on_drain resumes
+ * when it has room again.  Nothing is queued or copied: the pace is the
+ * reader's, and the loop stops at the socket buffer's size.
+ */
 static void produce(struct sock_conn *conn)
 {
 	const char *buf = sock_conn_service_data(conn);
 	size_t off = (size_t)(uintptr_t)sock_conn_data(conn);
+	ssize_t n;
 
-	while (!sock_conn_is_full(conn)) {
-		if (sock_conn_send(conn, buf + off, SLICE))
+	do {
+		n = sock_conn_send_some(conn, buf + off, SLICE);
+		if (n < 0)
 			return; /* the connection is closing */
-		off = (off + SLICE) % CYCLE;
-	}
+		off = (off + (size_t)n) % CYCLE;
+	} while (n == SLICE);
 	sock_conn_set_data(conn, (void *)(uintptr_t)off);
 }
 

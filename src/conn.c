@@ -313,6 +313,40 @@ int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+ssize_t sock_conn_send_some(struct sock_conn *c, const void *data, size_t len)
+{
+	const struct sock__engine *eng = c->lis->w->loop->eng;
+	ssize_t n;
+	int err;
+
+	if (c->state & SOCK__CONN_CLOSING)
+		return c->err ? c->err : -EPIPE;
+	if (c->out) {
+		c->state |= SOCK__CONN_WANT_DRAIN;
+		return 0;
+	}
+	if (len == 0)
+		return 0;
+	if (!eng->conn_send_some) {
+		/* The engine cannot tell what the socket takes: queue, up
+		 * to the output limit. */
+		if (sock_conn_is_full(c)) {
+			c->state |= SOCK__CONN_WANT_DRAIN;
+			return 0;
+		}
+		err = sock_conn_send(c, data, len);
+		return err ? err : (ssize_t)len;
+	}
+	n = eng->conn_send_some(c, data, len);
+	if (n < 0) {
+		schedule_close(c, (int)n);
+		return n;
+	}
+	if ((size_t)n < len)
+		c->state |= SOCK__CONN_WANT_DRAIN;
+	return n;
+}
+
 void sock__conn_sent(struct sock_conn *c, size_t bytes)
 {
 	c->bytes_out += bytes;

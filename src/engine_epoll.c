@@ -153,7 +153,9 @@ static uint8_t conn_want(const struct sock_conn *c)
 					  c->state & SOCK__CONN_LINGER
 				  ? WANT_IN
 				  : 0) |
-			 (c->out ? WANT_OUT : 0));
+			 (c->out || (c->state & SOCK__CONN_WANT_DRAIN)
+				  ? WANT_OUT
+				  : 0));
 }
 
 static int ep_conn_start(struct sock_conn *c)
@@ -207,6 +209,36 @@ static int ep_conn_send(struct sock_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+static ssize_t ep_conn_send_some(struct sock_conn *c, const void *data,
+				 size_t len)
+{
+	ssize_t n;
+
+	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		n = 0;
+	}
+	if (n > 0)
+		sock__conn_sent(c, (size_t)n);
+	/* Full: wait for room; EPOLLOUT with nothing queued means on_drain. */
+	if ((size_t)n < len && (c->engine_bits & REGISTERED) &&
+	    conn_set(c, (uint8_t)((c->engine_bits & WANT_IN) | WANT_OUT)))
+		return -ENOMEM;
+	return n;
+}
+
+/* EPOLLOUT with nothing queued: a producer waits for room. */
+static void conn_writable(struct sock_conn *c)
+{
+	if (conn_set(c, (uint8_t)(c->engine_bits & WANT_IN))) {
+		sock__conn_failed(c, -ENOMEM);
+		return;
+	}
+	sock__conn_drained(c);
+}
+
 static void conn_flush(struct sock_conn *c)
 {
 	struct sock__outq *q = c->out;
@@ -253,9 +285,12 @@ static void conn_ready(struct sock_loop *loop, struct sock_conn *c, uint32_t ev)
 		conn_recv(loop, c);
 		handled = true;
 	}
-	if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && c->out &&
-	    !(c->state & SOCK__CONN_PENDING)) {
-		conn_flush(c);
+	if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) &&
+	    (c->engine_bits & WANT_OUT) && !(c->state & SOCK__CONN_PENDING)) {
+		if (c->out)
+			conn_flush(c);
+		else
+			conn_writable(c);
 		handled = true;
 	}
 	/* An error or hang-up on a connection that asked for nothing must
@@ -539,6 +574,7 @@ const struct sock__engine sock__engine_epoll = {
 	.listener_close = ep_listener_close,
 	.conn_start = ep_conn_start,
 	.conn_send = ep_conn_send,
+	.conn_send_some = ep_conn_send_some,
 	.conn_reading = ep_conn_reading,
 	.conn_close = ep_conn_close,
 	.dgram_reply = ep_dgram_reply,

@@ -464,6 +464,104 @@ static void output_bounded_for_a_peer_that_never_reads_thread(void)
 }
 ENGINE_TEST(output_bounded_for_a_peer_that_never_reads_thread)
 
+/* ---- producers ---- */
+
+#define PRODUCE_TOTAL (8 << 20)
+#define PRODUCE_CHUNK (64 * 1024)
+
+/*
+ * A producer: PRODUCE_TOTAL bytes of a counting pattern (the byte at
+ * stream offset k is k mod 256), sent with sock_conn_send_some at the
+ * reader's pace, then an orderly close.  The offset lives in the data
+ * pointer.
+ */
+static void produce_more(struct sock_conn *c)
+{
+	static unsigned char buf[PRODUCE_CHUNK + 256];
+	size_t off = (size_t)(uintptr_t)sock_conn_data(c), len;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < (int)sizeof(buf); i++)
+		buf[i] = (unsigned char)i;
+	for (;;) {
+		len = PRODUCE_TOTAL - off;
+		if (len == 0) {
+			sock_conn_close(c);
+			break;
+		}
+		if (len > PRODUCE_CHUNK)
+			len = PRODUCE_CHUNK;
+		n = sock_conn_send_some(c, buf + off % 256, len);
+		if (n < 0)
+			return;
+		off += (size_t)n;
+		if ((size_t)n < len)
+			break;
+	}
+	sock_conn_set_data(c, (void *)(uintptr_t)off);
+}
+
+static void produce_ignore(struct sock_conn *c, const void *data, size_t len)
+{
+	(void)c;
+	(void)data;
+	(void)len;
+}
+
+static const struct sock_service producer_svc = {
+	.name = "producer",
+	.on_open = produce_more,
+	.on_data = produce_ignore,
+	.on_drain = produce_more,
+};
+
+/*
+ * A reader that stops for a while: the producer stops with it, holding
+ * no more memory than the output limit allows; then every byte arrives
+ * in order and the stream ends.
+ */
+static void producer_follows_the_reader(void)
+{
+	struct sock_server_config cfg = { .output_limit = LIMIT };
+	char addr[SOCK_ADDR_STRLEN];
+	static unsigned char in[32768];
+	long before, after;
+	struct tserver t;
+	size_t got = 0;
+	ssize_t n, i;
+	struct sock c;
+	int index;
+
+	ts_new_in(&t, &cfg, true);
+	index = ts_add(&t, &producer_svc, SOCK_STREAM, "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	ts_start(&t);
+	before = rss_kib(t.pid);
+	client(&c, SOCK_STREAM, addr);
+	usleep(300 * 1000); /* the socket buffers fill; the producer waits */
+	after = rss_kib(t.pid);
+	if (!under_valgrind())
+		CHECK_INT((after - before) * 1024, <, 4 * LIMIT + (1 << 20));
+	CHECK_OK(sock_settimeout(&c, 5000));
+	while ((n = sock_recv(&c, in, sizeof(in), 0)) > 0) {
+		for (i = 0; i < n; i++)
+			if (in[i] != (unsigned char)(got + (size_t)i))
+				test_fail(__FILE__, __LINE__, "byte %zu is %u",
+					  got + (size_t)i, in[i]);
+		got += (size_t)n;
+		if (got % (1 << 20) < sizeof(in))
+			usleep(20 * 1000); /* a slow reader */
+	}
+	CHECK_INT(n, ==, 0);
+	CHECK_INT(got, ==, PRODUCE_TOTAL);
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+	CHECK_INT(rec_count(SOCK_EV_LIMIT, "output-overflow"), ==, 0);
+}
+ENGINE_TEST(producer_follows_the_reader)
+
 /* ---- datagrams ---- */
 
 /* Expect no datagram on c for ms. */
@@ -718,6 +816,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(out_of_descriptors_backs_off_and_recovers),
 	TEST_ENGINES(output_bounded_for_a_peer_that_never_reads_event),
 	TEST_ENGINES(output_bounded_for_a_peer_that_never_reads_thread),
+	TEST_ENGINES(producer_follows_the_reader),
 	TEST_ENGINES(datagram_over_max_is_dropped_event),
 	TEST_ENGINES(datagram_over_max_is_dropped_pool),
 	TEST_ENGINES(datagram_over_max_is_dropped_fork),

@@ -207,8 +207,9 @@ struct sock_service {
 	/* len > 0 bytes arrived.  data is the server's buffer, valid
 	 * until the handler returns. */
 	void (*on_data)(struct sock_conn *conn, const void *data, size_t len);
-	/* All queued output has been sent and more may be: called after
-	 * sock_conn_send() had to queue, once the queue is empty. */
+	/* More output may be sent: called after sock_conn_send() had to
+	 * queue, once the queue is empty, and after sock_conn_send_some()
+	 * sent less than offered, once the socket takes more. */
 	void (*on_drain)(struct sock_conn *conn);
 	/* The connection is closing: err is 0 for an orderly end, or why
 	 * (-ECONNRESET, -ETIMEDOUT for a timeout, -ENOBUFS for output
@@ -400,6 +401,18 @@ int sock_listen_fds(struct sock_listen_fd *out, size_t max) SOCK_WUR;
  * closed by the server, so a handler may ignore the result.
  */
 int sock_conn_send(struct sock_conn *conn, const void *data, size_t len);
+
+/*
+ * For producers (a stream generated on demand): send at most len bytes
+ * now, as many as the socket takes, and queue nothing.  Returns how many
+ * went (0 if the socket takes none, or while output queued by
+ * sock_conn_send() waits), or the error that ends the connection.  When
+ * fewer than len went, on_drain is called once the connection can take
+ * more, so a producer sends until this falls short and resumes in
+ * on_drain: the pace is the reader's and nothing is copied.
+ */
+ssize_t sock_conn_send_some(struct sock_conn *conn, const void *data,
+			    size_t len);
 
 /* True when conn's queued output reached the output limit: a producer
  * should stop and continue from on_drain. */
