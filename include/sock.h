@@ -497,6 +497,17 @@ void sock_setblocking(struct sock *s, bool blocking);
 /* Python's getblocking(): false only when the timeout is 0. */
 bool sock_getblocking(const struct sock *s);
 
+/*
+ * Python's set_inheritable(): whether s's descriptor survives exec() (it
+ * is close-on-exec from birth, so a program that hands a socket to a
+ * child it execs says so here).  Returns 0 or -errno.
+ */
+int sock_set_inheritable(struct sock *s, bool inheritable) SOCK_WUR;
+
+/* Python's get_inheritable(): 1 if s's descriptor survives exec(), 0 if
+ * not, or -errno. */
+int sock_get_inheritable(const struct sock *s);
+
 /* Python's setsockopt() with an integer value.  Returns 0 or -errno. */
 int sock_setsockopt(struct sock *s, int level, int name, int value) SOCK_WUR;
 

@@ -162,6 +162,27 @@ bool sock_getblocking(const struct sock *s)
 	return s->timeout_ms != 0;
 }
 
+int sock_set_inheritable(struct sock *s, bool inheritable)
+{
+	int flags = fcntl(s->fd, F_GETFD);
+
+	if (flags < 0)
+		return -errno;
+	flags = inheritable ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC;
+	if (fcntl(s->fd, F_SETFD, flags) < 0)
+		return -errno;
+	return 0;
+}
+
+int sock_get_inheritable(const struct sock *s)
+{
+	int flags = fcntl(s->fd, F_GETFD);
+
+	if (flags < 0)
+		return -errno;
+	return !(flags & FD_CLOEXEC);
+}
+
 int sock_setsockopt(struct sock *s, int level, int name, int value)
 {
 	return sock_setsockopt_buf(s, level, name, &value, sizeof(value));

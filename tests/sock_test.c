@@ -3,6 +3,8 @@
 
 #include "test.h"
 
+#include <sys/wait.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -539,6 +541,43 @@ static void names_of_unconnected_socket(void)
 	CHECK_OK(sock_close(&s));
 }
 
+/* Exit status of a shell, exec'd in a child, that writes to descriptor fd. */
+static int shell_writes_to(int fd)
+{
+	char cmd[64];
+	int status;
+	pid_t pid;
+
+	snprintf(cmd, sizeof(cmd), "exec 2>/dev/null; : >&%d", fd);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void inheritable_decides_what_exec_keeps(void)
+{
+	struct sock s;
+
+	CHECK_OK(sock_open(&s, AF_INET, SOCK_STREAM, 0));
+	CHECK_INT(sock_get_inheritable(&s), ==, 0);
+	CHECK_INT(shell_writes_to(s.fd), !=, 0);
+	CHECK_OK(sock_set_inheritable(&s, true));
+	CHECK_INT(sock_get_inheritable(&s), ==, 1);
+	CHECK_INT(shell_writes_to(s.fd), ==, 0);
+	CHECK_OK(sock_set_inheritable(&s, false));
+	CHECK_INT(sock_get_inheritable(&s), ==, 0);
+	CHECK_INT(shell_writes_to(s.fd), !=, 0);
+	CHECK_OK(sock_close(&s));
+	CHECK_ERR(sock_set_inheritable(&s, true), -EBADF);
+	CHECK_ERR(sock_get_inheritable(&s), -EBADF);
+}
+
 static void shutdown_write_ends_peer_stream(void)
 {
 	struct sock p[2];
@@ -586,6 +625,7 @@ static const struct test tests[] = {
 	TEST(connect_with_zero_timeout_is_in_progress),
 	TEST(names_of_unconnected_socket),
 	TEST(shutdown_write_ends_peer_stream),
+	TEST(inheritable_decides_what_exec_keeps),
 };
 
 int main(int argc, char **argv)
