@@ -54,9 +54,12 @@
 #define DGRAM_MEMORY (16u << 20)
 #define DGRAM_MAX_COUNT 256
 #define DGRAM_DEPTH 8
-/* Empty output queues kept for reuse, and their capacity. */
-#define OUTQ_CACHE 256
+/* Output queues kept for reuse: a new one's capacity, and at most how
+ * many, how large each and all together. */
 #define OUTQ_SIZE 4096
+#define OUTQ_CACHE 256
+#define OUTQ_KEEP (256 * 1024)
+#define OUTQ_CACHE_BYTES (2u << 20)
 /* Datagram replies in flight at most, and the copy kept per slot. */
 #define REPLY_MAX 4096
 #define REPLY_KEEP 2048
@@ -179,6 +182,7 @@ struct uring_engine {
 	unsigned int nreply;
 	struct sock__outq *outq[OUTQ_CACHE];
 	unsigned int noutq;
+	size_t outq_bytes;
 };
 
 static struct uring_engine *state(const struct sock_loop *loop)
@@ -227,13 +231,15 @@ static void vec_remove(struct ptrvec *pv, const void *p)
 	}
 }
 
-/* An empty queue for c->out, or the buffer of a copied send. */
+/* An empty queue for c->out, or the buffer of a copied send.  Queues
+ * that grew are kept too, so that bursts do not reallocate. */
 static struct sock__outq *outq_get(struct uring_engine *e)
 {
 	struct sock__outq *q;
 
 	if (e->noutq) {
 		q = e->outq[--e->noutq];
+		e->outq_bytes -= q->cap;
 	} else {
 		q = malloc(sizeof(*q) + OUTQ_SIZE);
 		if (!q)
@@ -246,10 +252,13 @@ static struct sock__outq *outq_get(struct uring_engine *e)
 
 static void outq_put(struct uring_engine *e, struct sock__outq *q)
 {
-	if (q->cap == OUTQ_SIZE && e->noutq < OUTQ_CACHE)
+	if (q->cap <= OUTQ_KEEP && e->noutq < OUTQ_CACHE &&
+	    e->outq_bytes + q->cap <= OUTQ_CACHE_BYTES) {
 		e->outq[e->noutq++] = q;
-	else
+		e->outq_bytes += q->cap;
+	} else {
 		free(q);
+	}
 }
 
 /* Allocate POOL_CHUNK records of size bytes into chunks, linked onto
@@ -788,16 +797,20 @@ static int tx_submit(struct uring_engine *e, struct sock_conn *c, struct tx *tx)
 
 /*
  * Send what c->out holds: the send takes the queue over and c->out
- * becomes a new, empty one, so the core sees output pending until the
- * send completes.
+ * becomes an empty one, so the core sees output pending until the send
+ * completes.  That is spare, the queue the last send took, if any: a
+ * busy connection's two queues take turns, filled and sent, and reach
+ * their size once.
  */
-static int send_queue(struct uring_engine *e, struct sock_conn *c)
+static int send_queue(struct uring_engine *e, struct sock_conn *c,
+		      struct sock__outq *spare)
 {
-	struct sock__outq *q = outq_get(e);
+	struct sock__outq *q = spare ? spare : outq_get(e);
 	struct tx *tx = tx_get(e);
 	int err = -ENOMEM;
 
 	if (q && tx) {
+		q->head = q->tail = 0;
 		tx->q = c->out;
 		tx->p = tx->q->data + tx->q->head;
 		tx->len = tx->q->tail - tx->q->head;
@@ -869,7 +882,7 @@ static int ur_conn_send(struct sock_conn *c, const void *data, size_t len)
 	}
 	err = sock__outq_append(c, data, len);
 	if (!err && !sending)
-		err = send_queue(e, c);
+		err = send_queue(e, c, NULL);
 	if (err && !sending && !sock__outq_len(c)) {
 		outq_put(e, c->out);
 		c->out = NULL;
@@ -880,6 +893,7 @@ static int ur_conn_send(struct sock_conn *c, const void *data, size_t len)
 static void send_done(struct uring_engine *e, struct tx *tx, int res)
 {
 	struct sock_conn *c = tx->c;
+	struct sock__outq *spare;
 	int err;
 
 	c->engine_ops--;
@@ -894,28 +908,28 @@ static void send_done(struct uring_engine *e, struct tx *tx, int res)
 			return;
 		res = err;
 	}
+	spare = tx->q;
+	tx->q = NULL;
 	tx_release(e, tx);
 	c->engine_bits &= (uint8_t)~C_SEND;
-	if (c->engine_bits & C_CLOSED) {
-		conn_settle(e, c);
-		return;
-	}
-	if (conn_gone(c))
-		return; /* closing after this batch: the rest is dropped */
-	if (res <= 0) {
+	if (res > 0 && !conn_gone(c)) {
+		sock__conn_sent(c, (size_t)res);
+		if (sock__outq_len(c)) {
+			err = send_queue(e, c, spare);
+			if (err)
+				sock__conn_failed(c, err);
+			return;
+		}
+		outq_put(e, c->out);
+		c->out = NULL;
+		sock__conn_drained(c);
+	} else if (!conn_gone(c)) {
 		sock__conn_failed(c, res ? res : -EPIPE);
-		return;
 	}
-	sock__conn_sent(c, (size_t)res);
-	if (sock__outq_len(c)) {
-		err = send_queue(e, c);
-		if (err)
-			sock__conn_failed(c, err);
-		return;
-	}
-	outq_put(e, c->out);
-	c->out = NULL;
-	sock__conn_drained(c);
+	/* Closing (after this batch, or now): the rest is dropped. */
+	if (spare)
+		outq_put(e, spare);
+	conn_settle(e, c);
 }
 
 /* ---- connections: lifecycle ---- */
