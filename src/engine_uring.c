@@ -161,7 +161,6 @@ struct ur_watch {
 
 struct uring_engine {
 	struct io_uring ring;
-	bool enabled;
 	bool replay;	       /* held input or accepts may be deliverable */
 	unsigned int inflight; /* operations whose last CQE is due */
 	struct bufgroup stream, dgram;
@@ -296,22 +295,6 @@ static struct tx *tx_get(struct uring_engine *e)
 
 /* ---- submission ---- */
 
-/* A ring made for one submitting thread starts disabled: the thread
- * that first waits on it (the loop's) becomes its submitter. */
-static int enable(struct uring_engine *e)
-{
-	int err;
-
-	if (e->enabled)
-		return 0;
-	err = io_uring_register(e->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
-				NULL, 0);
-	if (err < 0)
-		return err;
-	e->enabled = true;
-	return 0;
-}
-
 static struct io_uring_sqe *get_sqe(struct uring_engine *e)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
@@ -319,7 +302,7 @@ static struct io_uring_sqe *get_sqe(struct uring_engine *e)
 	if (sqe)
 		return sqe;
 	/* The submission queue is full: hand it to the kernel now. */
-	if (enable(e) || io_uring_submit(&e->ring) < 0)
+	if (io_uring_submit(&e->ring) < 0)
 		return NULL;
 	return io_uring_get_sqe(&e->ring);
 }
@@ -339,10 +322,8 @@ static void submit_op(struct uring_engine *e, struct io_uring_sqe *sqe,
  */
 static int flush_now(struct uring_engine *e)
 {
-	int ret = enable(e);
+	int ret = io_uring_submit_and_get_events(&e->ring);
 
-	if (!ret)
-		ret = io_uring_submit_and_get_events(&e->ring);
 	return ret < 0 ? ret : 0;
 }
 
@@ -1511,9 +1492,6 @@ static int ur_wait(struct sock_loop *loop, int timeout_ms)
 	unsigned int n;
 	int ret;
 
-	ret = enable(e);
-	if (ret)
-		return ret;
 	if (e->replay)
 		timeout_ms = 0;
 	refill(e);
@@ -1544,38 +1522,28 @@ static int ur_wait(struct sock_loop *loop, int timeout_ms)
 
 /* ---- the ring ---- */
 
-/*
- * A ring for one thread, whose completions run only when that thread
- * waits (Linux 6.1), is the fastest; Linux 6.0 runs them cooperatively.
- * Older kernels lack multishot receive and are refused: the loop falls
- * back to epoll.
- */
 #define NEEDED_FEATURES                                                        \
 	(IORING_FEAT_FAST_POLL | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG)
 
+/*
+ * Completions run cooperatively, when the loop's thread enters the
+ * kernel (no interrupt of it to run them), and any thread may submit: a
+ * loop made by one thread and run by another, or freed by a third, needs
+ * nothing special.  Deferring them to the wait of a single submitter
+ * (Linux 6.1) measured no faster here, and would tie a loop to a thread.
+ */
 static int ring_setup(struct uring_engine *e)
 {
-	static const unsigned int modes[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			IORING_SETUP_R_DISABLED,
-		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+			 IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
+		.cq_entries = CQ_ENTRIES,
 	};
-	struct io_uring_params p;
-	size_t i;
-	int err = -ENOSYS;
+	int err;
 
-	for (i = 0; i < SOCK_ARRAY_SIZE(modes); i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = modes[i] | IORING_SETUP_CQSIZE |
-			  IORING_SETUP_SUBMIT_ALL;
-		p.cq_entries = CQ_ENTRIES;
-		err = io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p);
-		if (err != -EINVAL)
-			break;
-	}
+	err = io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p);
 	if (err)
 		return err;
-	e->enabled = !(p.flags & IORING_SETUP_R_DISABLED);
 	if ((p.features & NEEDED_FEATURES) != NEEDED_FEATURES) {
 		io_uring_queue_exit(&e->ring);
 		return -ENOSYS;
@@ -1584,7 +1552,8 @@ static int ring_setup(struct uring_engine *e)
 }
 
 /* The operations used, and one of Linux 6.0 (zero-copy send), whose
- * presence vouches for multishot receive of the same release. */
+ * presence vouches for multishot receive of the same release: older
+ * kernels are refused, and the loop falls back to epoll. */
 static int probe_ops(struct uring_engine *e)
 {
 	static const int ops[] = {
@@ -1631,9 +1600,7 @@ static int ur_init(struct sock_loop *loop)
 
 /*
  * Cancel everything and wait (bounded) for the last completions, so the
- * kernel holds nothing of ours when it is freed.  Only the ring's thread
- * may wait on it; from another one (its thread has ended, and the kernel
- * cancelled its operations then) closing the ring is enough.
+ * kernel holds nothing of ours when it is freed.
  */
 static void drain(struct uring_engine *e)
 {
@@ -1643,7 +1610,7 @@ static void drain(struct uring_engine *e)
 	int64_t deadline = sock__now_ns() + 1000000000;
 	int ret;
 
-	if (!e->enabled || !e->inflight)
+	if (!e->inflight)
 		return;
 	sqe = get_sqe(e);
 	if (!sqe)
