@@ -5,11 +5,11 @@
 
 #ifdef SOCK_HAVE_URING
 
-#include <fcntl.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -111,8 +111,8 @@ struct ptrvec {
 
 /* Input received while the core did not want it, in arrival order. */
 struct held {
-	struct sock_conn *c; /* NULL once dropped */
-	int32_t res;	     /* bytes, 0 for end of stream */
+	struct sock_conn *c;
+	int32_t res; /* bytes, 0 for end of stream */
 	int32_t bid;
 };
 
@@ -260,34 +260,32 @@ static void outq_put(struct uring_engine *e, struct sock__outq *q)
 	}
 }
 
-/* Allocate POOL_CHUNK records of size bytes into chunks, linked onto
- * *list through the pointer at offset next_off. */
-static int pool_grow(struct ptrvec *chunks, void *list, size_t size,
-		     size_t next_off)
+/* POOL_CHUNK zeroed records of size bytes, recorded in chunks. */
+static void *pool_chunk(struct ptrvec *chunks, size_t size)
 {
-	char *chunk = calloc(POOL_CHUNK, size);
-	void **head = list;
-	size_t i;
+	void *chunk = calloc(POOL_CHUNK, size);
 
-	if (!chunk || vec_push(chunks, chunk)) {
+	if (chunk && vec_push(chunks, chunk)) {
 		free(chunk);
-		return -ENOMEM;
+		chunk = NULL;
 	}
-	for (i = 0; i < POOL_CHUNK; i++) {
-		*(void **)(chunk + i * size + next_off) = *head;
-		*head = chunk + i * size;
-	}
-	return 0;
+	return chunk;
 }
 
 static struct tx *tx_get(struct uring_engine *e)
 {
 	struct tx *tx;
+	size_t i;
 
-	if (!e->free_tx &&
-	    pool_grow(&e->tx_chunks, &e->free_tx, sizeof(struct tx),
-		      offsetof(struct tx, next)))
-		return NULL;
+	if (!e->free_tx) {
+		tx = pool_chunk(&e->tx_chunks, sizeof(*tx));
+		if (!tx)
+			return NULL;
+		for (i = 0; i < POOL_CHUNK; i++) {
+			tx[i].next = e->free_tx;
+			e->free_tx = &tx[i];
+		}
+	}
 	tx = e->free_tx;
 	e->free_tx = tx->next;
 	return tx;
@@ -515,11 +513,15 @@ static int ur_watch_add(struct sock_loop *loop, struct sock_watch *w)
 {
 	struct uring_engine *e = state(loop);
 	struct ur_watch *uw;
+	struct stat st;
 	int err;
 
-	/* epoll would refuse a bad descriptor at once; so do we. */
-	if (fcntl(w->fd, F_GETFD) < 0)
+	/* What epoll refuses at once: a bad descriptor, and files, which
+	 * a poll would find ready for ever. */
+	if (fstat(w->fd, &st) < 0)
 		return -errno;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return -EPERM;
 	uw = calloc(1, sizeof(*uw));
 	if (!uw)
 		return -ENOMEM;
@@ -624,13 +626,13 @@ static int recv_arm(struct uring_engine *e, struct sock_conn *c)
 }
 
 /* Arm c's receive if the core wants input, none is armed, and none is
- * held. */
+ * held or waits for buffers. */
 static void recv_update(struct uring_engine *e, struct sock_conn *c)
 {
+	uint8_t busy = C_RECV | C_HELD | C_STARVED | C_EOF;
 	int err;
 
-	if ((c->engine_bits & (C_WANT | C_RECV | C_HELD | C_STARVED | C_EOF)) !=
-		    C_WANT ||
+	if (!(c->engine_bits & C_WANT) || (c->engine_bits & busy) ||
 	    conn_gone(c) || !e->stream.br)
 		return;
 	err = recv_arm(e, c);
@@ -668,17 +670,17 @@ static void hold(struct uring_engine *e, struct sock_conn *c, int bid, int res)
 
 static void drop_held(struct uring_engine *e, struct sock_conn *c)
 {
-	size_t i;
+	size_t i, kept = 0;
 
 	if (!(c->engine_bits & C_HELD))
 		return;
 	for (i = 0; i < e->nheld; i++) {
 		if (e->held[i].c != c)
-			continue;
-		if (e->held[i].bid >= 0)
+			e->held[kept++] = e->held[i];
+		else if (e->held[i].bid >= 0)
 			buf_put(&e->stream, e->held[i].bid);
-		e->held[i].c = NULL;
 	}
+	e->nheld = kept;
 	c->engine_bits &= (uint8_t)~C_HELD;
 }
 
@@ -1180,7 +1182,9 @@ static void lis_rearm(struct uring_engine *e, struct ur_lis *ul)
 	if (ul->armed || !lis_active(ul))
 		return;
 	err = lis_arm(e, ul);
-	if (err && !ul->dgram)
+	if (err && ul->dgram)
+		ul->starved = true; /* tried again before the next wait */
+	else if (err)
 		sock__listener_accept_failed(ul->l, err);
 }
 
@@ -1266,13 +1270,18 @@ static void lis_done(struct uring_engine *e, struct ur_lis *ul, int res,
 static struct reply *reply_get(struct uring_engine *e)
 {
 	struct reply *r;
+	size_t i;
 
 	if (!e->free_reply) {
-		if (e->nreply >= REPLY_MAX ||
-		    pool_grow(&e->reply_chunks, &e->free_reply,
-			      sizeof(struct reply),
-			      offsetof(struct reply, next)))
+		if (e->nreply >= REPLY_MAX)
 			return NULL;
+		r = pool_chunk(&e->reply_chunks, sizeof(*r));
+		if (!r)
+			return NULL;
+		for (i = 0; i < POOL_CHUNK; i++) {
+			r[i].next = e->free_reply;
+			e->free_reply = &r[i];
+		}
 		e->nreply += POOL_CHUNK;
 	}
 	r = e->free_reply;
@@ -1385,13 +1394,10 @@ static void replay(struct uring_engine *e)
 
 	e->replay = false;
 	for (i = 0; i < n; i++)
-		if (e->held[i].c)
-			e->held[i].c->engine_bits &= (uint8_t)~C_HELD;
+		e->held[i].c->engine_bits &= (uint8_t)~C_HELD;
 	/* C_HELD now marks a connection with an earlier entry kept. */
 	for (i = 0; i < n; i++) {
 		h = e->held[i];
-		if (!h.c)
-			continue;
 		if ((h.c->engine_bits & (C_WANT | C_HELD)) != C_WANT) {
 			h.c->engine_bits |= C_HELD;
 			e->held[kept++] = h;

@@ -210,20 +210,25 @@ static void watch_memory_is_the_callers_again_after_unwatch(void)
 }
 ENGINES(watch_memory_is_the_callers_again_after_unwatch, false)
 
-static void watch_refuses_a_closed_descriptor(void)
+/* A closed descriptor, and a file (always ready: a watch would spin). */
+static void watch_refuses_closed_descriptors_and_files(void)
 {
 	struct sock_loop *loop = loop_new();
 	struct sock_watch w;
-	int p[2];
+	int p[2], fd;
 
 	CHECK_INT(pipe2(p, O_CLOEXEC), ==, 0);
 	close(p[0]);
 	close(p[1]);
 	CHECK_ERR(sock_watch(loop, &w, p[0], POLLIN, on_readable, NULL),
 		  -EBADF);
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	CHECK_INT(fd, >=, 0);
+	CHECK_ERR(sock_watch(loop, &w, fd, POLLIN, on_readable, NULL), -EPERM);
+	close(fd);
 	sock_loop_free(loop);
 }
-ENGINES(watch_refuses_a_closed_descriptor, false)
+ENGINES(watch_refuses_closed_descriptors_and_files, false)
 
 static void on_usr1(struct sock_loop *loop, int signo, void *arg)
 {
@@ -1031,7 +1036,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(timers_fire_in_order_and_in_time),
 	TEST_ENGINES(watches_are_level_triggered),
 	TEST_ENGINES(watch_memory_is_the_callers_again_after_unwatch),
-	TEST_ENGINES(watch_refuses_a_closed_descriptor),
+	TEST_ENGINES(watch_refuses_closed_descriptors_and_files),
 	TEST_ENGINES(signals_reach_the_loop),
 	TEST_ENGINES(stop_from_another_thread_wakes_the_loop),
 	TEST_ENGINES(loop_made_in_one_thread_runs_in_another),
