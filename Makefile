@@ -104,7 +104,7 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC) $(SVC_OBJ)
 
 # Set up a fresh machine (packages, when root), build, run every test.
 test: deps tests
-	tests/run.sh $(BUILD)
+	SOCK_CFLAGS="$(CFLAGS)" SOCK_LDFLAGS="$(LDFLAGS)" tests/run.sh $(BUILD)
 
 deps:
 	@scripts/deps.sh

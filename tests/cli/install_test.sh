@@ -131,9 +131,13 @@ int main(void)
 EOF
 WANT="$VERSION ping [::1]:7 connection refused"
 
+# A library built with sanitizers (make asan) needs their runtimes in the
+# program too.
+read -ra san <<<"$(grep -o -- '-fsanitize=[^ ]*' <<<"${SOCK_CFLAGS:-} ${SOCK_LDFLAGS:-}" | sort -u | tr '\n' ' ')"
+
 # Shared: the program needs libsock.so.0 and finds it in the prefix.
 read -ra flags <<<"$("${PC[@]}" --cflags --libs libsock)"
-if ! cc -std=c11 -Wall -Wextra -Werror -o "$TMP_DIR/prog" \
+if ! cc "${san[@]}" -std=c11 -Wall -Wextra -Werror -o "$TMP_DIR/prog" \
 	"$TMP_DIR/prog.c" "${flags[@]}" >"$TMP_DIR/cc.log" 2>&1; then
 	fail shared_build "$(head -n 5 "$TMP_DIR/cc.log" | tr '\n' '|')"
 elif ! readelf -d "$TMP_DIR/prog" | grep -q 'NEEDED.*\[libsock\.so\.0\]'; then
@@ -159,7 +163,9 @@ for f in "${flags[@]}"; do
 	[ "$f" = -lsock ] || deps+=("$f")
 done
 echo 'int main(void) { return 0; }' >"$TMP_DIR/empty.c"
-if ! cc -static -o "$TMP_DIR/empty" "$TMP_DIR/empty.c" "${deps[@]}" \
+if [ ${#san[@]} -gt 0 ]; then
+	skip static "a sanitized library: the sanitizer runtimes cannot be linked statically"
+elif ! cc -static -o "$TMP_DIR/empty" "$TMP_DIR/empty.c" "${deps[@]}" \
 	>/dev/null 2>&1; then
 	skip static "cannot link statically here (no libc.a or ${deps[*]})"
 elif ! cc -static -std=c11 -Wall -Wextra -Werror -o "$TMP_DIR/prog_static" \
@@ -178,7 +184,7 @@ if have c++; then
 	echo '#include <sock.h>
 int main() { return sock_version() == nullptr; }' >"$TMP_DIR/prog.cc"
 	read -ra flags <<<"$("${PC[@]}" --cflags --libs libsock)"
-	if c++ -Wall -Wextra -Werror -o "$TMP_DIR/prog_cc" "$TMP_DIR/prog.cc" \
+	if c++ "${san[@]}" -Wall -Wextra -Werror -o "$TMP_DIR/prog_cc" "$TMP_DIR/prog.cc" \
 		"${flags[@]}" >"$TMP_DIR/cc.log" 2>&1; then
 		pass cplusplus
 	else
