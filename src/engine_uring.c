@@ -684,6 +684,16 @@ static void drop_held(struct uring_engine *e, struct sock_conn *c)
 	c->engine_bits &= (uint8_t)~C_HELD;
 }
 
+/* Receive one buffer per SQE from now on (see recv_arm). */
+static void recv_slow(struct uring_engine *e, struct sock_conn *c)
+{
+	if (c->engine_bits & C_SLOW)
+		return;
+	c->engine_bits |= C_SLOW;
+	if (c->engine_bits & C_RECV)
+		cancel(e, key(c, SOCK__TAG_CONN));
+}
+
 /* Hand res bytes of buffer bid (or the end of stream) to the core. */
 static void deliver(struct uring_engine *e, struct sock_conn *c, int bid,
 		    int res)
@@ -699,6 +709,17 @@ static void deliver(struct uring_engine *e, struct sock_conn *c, int bid,
 	sock__conn_received(c, p, (size_t)res);
 	cur_clear(e);
 	buf_put(&e->stream, bid);
+	/*
+	 * Closing, with output to send first: input is dropped meanwhile,
+	 * and read a buffer at a time, as epoll reads it.  Once the output
+	 * is sent the core closes at once if nothing is left unread, else
+	 * lingers; a multishot receive, reading all that arrives, would
+	 * leave nothing unread while the peer still sends, and the close
+	 * would reset the connection under the reply.
+	 */
+	if ((c->state & (SOCK__CONN_CLOSING | SOCK__CONN_LINGER)) ==
+	    SOCK__CONN_CLOSING)
+		recv_slow(e, c);
 }
 
 /* c's receive found no buffer: the ring is deepened, and c re-armed,
@@ -948,9 +969,8 @@ static void ur_conn_reading(struct sock_conn *c, bool on)
 	struct uring_engine *e = conn_engine(c);
 
 	if (!on) {
-		c->engine_bits = (uint8_t)((c->engine_bits & ~C_WANT) | C_SLOW);
-		if (c->engine_bits & C_RECV)
-			cancel(e, key(c, SOCK__TAG_CONN));
+		c->engine_bits &= (uint8_t)~C_WANT;
+		recv_slow(e, c);
 		return;
 	}
 	c->engine_bits |= C_WANT;
