@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 /*
- * How it works.  Every stream connection has one multishot receive armed
- * while the core wants its input; the kernel picks a buffer from a ring
- * shared by all connections of the loop, so an idle connection holds no
- * buffer.  A receive buffer stays ours while its data is handled and
+ * How it works.  Every stream connection has one receive armed while the
+ * core wants its input, a multishot one (one buffer per SQE once flow
+ * control or a close has slowed it); the kernel picks a buffer from a
+ * ring shared by all connections of the loop, so an idle connection holds
+ * no buffer.  A receive buffer stays ours while its data is handled and
  * while a send from it (an echo) is in flight, counted in refs[].  Each
  * connection has at most one send in flight, which keeps byte order; what
  * is sent meanwhile waits in c->out and goes out as one send when the
