@@ -157,47 +157,15 @@ int cli_addr_with_port(const char *addr, int port, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/*
- * Split "host:port" or "[v6]:port" text into host and port.  Address text
- * is parsed by the library; this split exists only because resolving for
- * one family (-4, -6) goes through sock_getaddrinfo(), which takes the two
- * apart.
- */
-static int split_hostport(const char *text, char *host, size_t hostsize,
-			  const char **port)
-{
-	const char *h = text, *hend, *colon;
-
-	if (text[0] == '[') {
-		h = text + 1;
-		hend = strchr(h, ']');
-		if (!hend || hend[1] != ':')
-			return SOCK_EBADADDR;
-		colon = hend + 1;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon || memchr(text, ':', (size_t)(colon - text)))
-			return SOCK_EBADADDR;
-		hend = colon;
-	}
-	if ((size_t)(hend - h) >= hostsize || !colon[1])
-		return SOCK_EBADADDR;
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
-	*port = colon + 1;
-	return 0;
-}
-
 /* Resolve host:port text for one family into at most max addresses.
  * Returns their count, or a negative code. */
 static ssize_t resolve(const char *text, int family, int type, int flags,
 		       struct sock_addrinfo *ai, size_t max, int timeout_ms)
 {
-	char host[CLI_ADDR_MAX];
-	const char *port;
+	char host[CLI_ADDR_MAX], port[NI_MAXSERV];
 	int err;
 
-	err = split_hostport(text, host, sizeof(host), &port);
+	err = sock_addr_split(text, host, sizeof(host), port, sizeof(port));
 	if (err)
 		return err;
 	return sock_getaddrinfo(host[0] ? host : NULL, port, family, type,

@@ -183,6 +183,17 @@ int sock_addr_parsen(struct sock_addr *addr, const char *text,
 int sock_addr_format(const struct sock_addr *addr, char *buf, size_t size);
 
 /*
+ * Python's (host, port) pair from "host:port" or "[v6]:port" text, without
+ * resolving: host (brackets removed, possibly empty for the wildcard) and
+ * port (a number or a service name) are written, NUL-terminated, into
+ * their buffers.  Returns 0, or SOCK_EBADADDR for text of another form (no
+ * port, an unclosed bracket, an IPv6 address without brackets, a Unix or
+ * packet address) or parts longer than their buffers.
+ */
+int sock_addr_split(const char *text, char *host, size_t hostsize, char *port,
+		    size_t portsize) SOCK_WUR;
+
+/*
  * Copy len bytes of a raw sockaddr into addr.  Returns 0, or -EINVAL when
  * len is 0 or larger than struct sockaddr_storage.
  */

@@ -66,6 +66,15 @@ int sock__split_hostport(const char *text, size_t len, char *host,
 	return 0;
 }
 
+int sock_addr_split(const char *text, char *host, size_t hostsize, char *port,
+		    size_t portsize)
+{
+	if (sock__addr_is_local_text(text))
+		return SOCK_EBADADDR;
+	return sock__split_hostport(text, strlen(text), host, hostsize, port,
+				    portsize);
+}
+
 /* A decimal number of at most digits digits, no sign, not above max. */
 static int parse_decimal(const char *text, size_t digits, unsigned long max,
 			 unsigned long *out)

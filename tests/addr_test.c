@@ -196,6 +196,42 @@ static void predicates_classify_addresses(void)
 	CHECK_ERR(sock_addr_set_port(&a, 65536), -EINVAL);
 }
 
+static void split_gives_host_and_port(void)
+{
+	char host[64], port[16];
+
+	CHECK_OK(sock_addr_split("example.org:http", host, sizeof(host), port,
+				 sizeof(port)));
+	CHECK_STR(host, "example.org");
+	CHECK_STR(port, "http");
+	CHECK_OK(sock_addr_split("[fe80::1%lo]:7", host, sizeof(host), port,
+				 sizeof(port)));
+	CHECK_STR(host, "fe80::1%lo");
+	CHECK_STR(port, "7");
+	CHECK_OK(sock_addr_split(":8037", host, sizeof(host), port,
+				 sizeof(port)));
+	CHECK_STR(host, "");
+	CHECK_STR(port, "8037");
+	CHECK_ERR(sock_addr_split("example.org", host, sizeof(host), port,
+				  sizeof(port)),
+		  SOCK_EBADADDR);
+	CHECK_ERR(sock_addr_split("::1:7", host, sizeof(host), port,
+				  sizeof(port)),
+		  SOCK_EBADADDR);
+	CHECK_ERR(sock_addr_split("[::1:7", host, sizeof(host), port,
+				  sizeof(port)),
+		  SOCK_EBADADDR);
+	CHECK_ERR(sock_addr_split("/tmp/x:1", host, sizeof(host), port,
+				  sizeof(port)),
+		  SOCK_EBADADDR);
+	CHECK_ERR(sock_addr_split("@x:1", host, sizeof(host), port,
+				  sizeof(port)),
+		  SOCK_EBADADDR);
+	CHECK_ERR(sock_addr_split("a.very.long.host.name:1", host, 8, port,
+				  sizeof(port)),
+		  SOCK_EBADADDR);
+}
+
 static void strerror_names_every_code(void)
 {
 	CHECK_STR(sock_strerror(0), "success");
@@ -220,6 +256,7 @@ int main(int argc, char **argv)
 		TEST(format_reports_small_buffer),
 		TEST(unmap_turns_mapped_ipv6_into_ipv4),
 		TEST(predicates_classify_addresses),
+		TEST(split_gives_host_and_port),
 		TEST(strerror_names_every_code),
 	};
 
