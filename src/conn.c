@@ -243,17 +243,20 @@ static int unread_bytes(int fd)
 }
 
 /*
- * All output is out and c is closing.  Closing a socket with unread input
- * makes the kernel send a reset, which can destroy our last reply before
- * the peer reads it.  So unless the peer has finished sending (or has
- * nothing unread here), shut our side down and read until the peer
- * closes: the "lingering close".
+ * All output is out and c is closing.  Closing a socket whose peer still
+ * sends makes the kernel answer with a reset, which can destroy our last
+ * reply before the peer reads it.  Input unread right now is not the
+ * test: a peer that sent something may send more a moment later.  So
+ * close at once only when the peer has ended its side, or has never sent
+ * a byte and nothing waits (a time client); otherwise shut our side down
+ * and read until the peer closes: the "lingering close".
  */
 static void close_when_drained(struct sock_conn *c)
 {
 	struct sock__worker *w = c->lis->w;
 
-	if ((c->state & SOCK__CONN_EOF) || unread_bytes(c->fd) == 0) {
+	if ((c->state & SOCK__CONN_EOF) ||
+	    (c->bytes_in == 0 && unread_bytes(c->fd) == 0)) {
 		schedule_close(c, 0);
 		return;
 	}

@@ -567,6 +567,68 @@ static void producer_follows_the_reader(void)
 }
 ENGINE_TEST(producer_follows_the_reader)
 
+/* ---- orderly close ---- */
+
+#define REPLY_BIG (4 << 20)
+
+/* On the first data: a big reply, then close, as a request-reply
+ * service does; later input is the peer's business. */
+static void reply_and_close(struct sock_conn *c, const void *data, size_t len)
+{
+	static char reply[REPLY_BIG];
+
+	(void)data;
+	(void)len;
+	if (sock_conn_data(c))
+		return;
+	sock_conn_set_data(c, c);
+	memset(reply, 'r', sizeof(reply));
+	if (sock_conn_send(c, reply, sizeof(reply)) == 0)
+		sock_conn_close(c);
+}
+
+static const struct sock_service reply_svc = {
+	.name = "reply",
+	.on_data = reply_and_close,
+};
+
+/*
+ * A client that keeps sending while it reads a long reply: the server's
+ * close must not reset the connection under it (a reset drops what the
+ * kernel has not sent yet), so every byte of the reply arrives.
+ */
+static void close_waits_for_a_peer_that_still_sends(void)
+{
+	struct sock_server_config cfg = { .output_limit = 8 << 20 };
+	char addr[SOCK_ADDR_STRLEN];
+	static char in[65536];
+	struct tserver t;
+	size_t got = 0;
+	struct sock c;
+	ssize_t n;
+	int index;
+
+	ts_new(&t, &cfg);
+	index = ts_add(&t, &reply_svc, SOCK_STREAM, "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	ts_start(&t);
+	client(&c, SOCK_STREAM, addr);
+	CHECK_OK(sock_setsockopt(&c, SOL_SOCKET, SO_RCVBUF, 16384));
+	CHECK_INT(sock_send(&c, "?", 1, 0), ==, 1);
+	usleep(100 * 1000); /* the server replies, and closes */
+	while ((n = sock_recv(&c, in, sizeof(in), 0)) > 0) {
+		got += (size_t)n;
+		if (sock_send(&c, "more", 4, 0) < 0)
+			break; /* the server closed its reading side */
+	}
+	CHECK_INT(n, ==, 0);
+	CHECK_INT(got, ==, REPLY_BIG);
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(close_waits_for_a_peer_that_still_sends)
+
 /* ---- datagrams ---- */
 
 /* Expect no datagram on c for ms. */
@@ -822,6 +884,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(output_bounded_for_a_peer_that_never_reads_event),
 	TEST_ENGINES(output_bounded_for_a_peer_that_never_reads_thread),
 	TEST_ENGINES(producer_follows_the_reader),
+	TEST_ENGINES(close_waits_for_a_peer_that_still_sends),
 	TEST_ENGINES(datagram_over_max_is_dropped_event),
 	TEST_ENGINES(datagram_over_max_is_dropped_pool),
 	TEST_ENGINES(datagram_over_max_is_dropped_fork),
