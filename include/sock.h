@@ -52,6 +52,7 @@
 #include <netdb.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
+#include <poll.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -427,11 +427,7 @@ void sock__conn_open(struct sock__listener *l, int fd,
 	store_peer(c, peer);
 	sock__list_add_tail(&w->conns, &c->all);
 	sock__list_add_tail(&w->idle, &c->idle);
-	w->nconns++;
-	if (w->nconns >= w->max_conns && !w->cap_paused) {
-		sock__report(w, SOCK__REPORT_MAX_CONNS, svc->name, NULL, 0);
-		sock__worker_pause_accepting(w, true);
-	}
+	sock__worker_conn_started(w, svc->name);
 	sock__emit(w, SOCK_EV_ACCEPT, svc->name, peer, 0, NULL);
 	c->state |= SOCK__CONN_OPENED;
 	if (svc->on_open)
@@ -473,6 +469,10 @@ static void finish(struct sock_conn *c)
 	sock__source_del(w->srv, &peer);
 	free(c->out);
 	c->out = NULL;
+	/* A forked handler may hold this descriptor too: closing ours alone
+	 * would not end the connection. */
+	if (w->srv->forks)
+		shutdown(c->fd, SHUT_RDWR);
 	w->loop->eng->conn_close(c);
 	sock__worker_conn_ended(w);
 }

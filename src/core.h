@@ -53,8 +53,7 @@ struct sock__worker {
 	struct sock__list idle;	  /* by last activity */
 	struct sock__list linger; /* closing, by close time */
 	unsigned int nconns;	  /* event conns + blocking jobs */
-	unsigned int max_conns;	  /* this worker's share of the cap */
-	bool cap_paused;
+	bool cap_paused; /* accepting paused: the server is at its cap */
 	struct sock_conn *pending; /* to be closed after this batch */
 	struct sock_conn *free_conns;
 	void **slabs;
@@ -102,6 +101,11 @@ struct sock_server {
 	struct sock__worker *workers;
 	unsigned int nworkers;
 	atomic_int stopping;
+	/* connections of all workers, against cfg.max_conns */
+	atomic_uint nconns;
+	/* a service forks handlers: connections are shut down before they
+	 * are closed, since a child may hold their descriptors */
+	bool forks;
 	bool ran;
 	int next_index;
 	struct sock__adopted *adopted;
@@ -119,7 +123,7 @@ struct sock_server {
 	sigset_t old_sigmask;
 };
 
-/* The server's output limit and linger time for orderly closes. */
+/* How long an orderly close waits for the peer to end its side. */
 #define SOCK__LINGER_MS 2000
 
 /* ---- server.c ---- */
@@ -136,6 +140,8 @@ void sock__report(struct sock__worker *w, enum sock__report_kind kind,
 void sock__report_flush(struct sock__worker *w, bool all);
 /* Pause or resume every stream listener of w (the connection cap). */
 void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
+/* A connection or job begins on w: count it, pause accepting at the cap. */
+void sock__worker_conn_started(struct sock__worker *w, const char *service);
 /* A connection or job ended: update the count, resume accepting. */
 void sock__worker_conn_ended(struct sock__worker *w);
 /* A blocking job from peer ended (modes.c, on the loop's thread). */

@@ -242,13 +242,21 @@ int sock_timer_start(struct sock_loop *loop, struct sock_timer *timer,
 	return 0;
 }
 
-/* Fire every timer that is due; return ms until the next, or -1. */
+/*
+ * Fire the timers that are due; return ms until the next, or -1.  A pass
+ * fires at most as many timers as there were when it began, so a timer
+ * restarted from its own callback with 0 ms cannot starve I/O: it fires
+ * again after the next poll (a timeout of 0 is returned).
+ */
 static int run_timers(struct sock_loop *loop)
 {
+	size_t budget = loop->nheap;
 	struct sock_timer *t;
 	int64_t left;
 
 	while (loop->nheap) {
+		if (budget-- == 0)
+			return 0;
 		t = loop->heap[0];
 		if (t->when > loop->now_ms) {
 			left = t->when - loop->now_ms;

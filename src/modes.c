@@ -203,18 +203,30 @@ static void *pool_main(void *arg)
 	return NULL;
 }
 
-/* Close what a forked handler inherited of this worker and does not need:
- * listeners (so the port is not held by a child) and the event
- * connections (so their peers see them end when the server ends them). */
+/*
+ * Close what a forked handler inherited and does not need: every worker's
+ * listeners (so no port is held by a child: a connect during the stop's
+ * grace period must be refused) and this worker's event connections.
+ * The other workers' connection lists may have been mid-change in their
+ * threads when the process forked, so they are not walked; the server
+ * shuts such connections down before closing them instead (conn.c).
+ */
 static void close_inherited(struct sock__worker *w, const struct job *job)
 {
+	const struct sock_server *srv = w->srv;
+	struct sock__listener *l;
 	struct sock__list *e;
 	struct sock_conn *c;
+	unsigned int k;
 	size_t i;
 
-	for (i = 0; i < w->nlis; i++)
-		if (!w->lis[i]->closed && w->lis[i]->sock.fd != job->conn.fd)
-			close(w->lis[i]->sock.fd);
+	for (k = 0; k < srv->nworkers; k++) {
+		for (i = 0; i < srv->workers[k].nlis; i++) {
+			l = srv->workers[k].lis[i];
+			if (!l->closed && l->sock.fd != job->conn.fd)
+				close(l->sock.fd);
+		}
+	}
 	for (e = w->conns.next; e != &w->conns; e = e->next) {
 		c = sock__container_of(e, struct sock_conn, all);
 		if (c->fd >= 0)
@@ -484,8 +496,13 @@ static int start_pool(struct sock__jobs *js)
 	 * timers started later in this batch must not start from a clock
 	 * read before it. */
 	sock__loop_update_time(js->w->loop);
-	/* Fewer threads than asked still serve; none cannot. */
-	return js->npool ? 0 : -EAGAIN;
+	/* Fewer threads than asked still serve; none cannot, and the next
+	 * job tries again rather than waiting in a queue nobody takes. */
+	if (js->npool)
+		return 0;
+	free(js->pool);
+	js->pool = NULL;
+	return -EAGAIN;
 }
 
 static void register_job(struct sock__jobs *js, struct job *job,
@@ -521,7 +538,7 @@ static int enqueue(struct sock__jobs *js, struct job *job)
 {
 	int err;
 
-	if (!js->pool) {
+	if (!js->npool) {
 		err = start_pool(js);
 		if (err)
 			return err;
@@ -801,6 +818,14 @@ static void drain(struct sock__jobs *js)
 	js->pool = NULL;
 	js->npool = 0;
 	pthread_mutex_lock(&js->lock);
+	/* The pool serves its queue before it quits; anything left had no
+	 * thread to run it. */
+	while (!sock__list_is_empty(&js->queue)) {
+		job = sock__container_of(js->queue.next, struct job, link);
+		sock__list_del(&job->link);
+		sock_close(&job->conn);
+		free(job);
+	}
 	for (;;) {
 		while (sock__list_is_empty(&js->done) &&
 		       !sock__list_is_empty(&js->active))

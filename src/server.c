@@ -253,14 +253,24 @@ static bool is_stream(const struct sock__listener *l)
 static void update_listener(struct sock__listener *l)
 {
 	struct sock__worker *w = l->w;
+	int err;
 	bool want = !l->closed && !w->stopping && w->started &&
 		    !l->resume.slot && !(is_stream(l) && w->cap_paused);
 
 	if (want == !l->paused)
 		return;
 	if (want) {
-		if (w->loop->eng->listener_start(l) == 0)
+		err = w->loop->eng->listener_start(l);
+		if (err == 0) {
 			l->paused = false;
+			return;
+		}
+		/* Out of memory, say: try again after a while rather than
+		 * leave the listener paused for good, unseen. */
+		sock__report(w, SOCK__REPORT_ACCEPT, l->svc->name, &l->addr,
+			     err);
+		if (sock_timer_start(w->loop, &l->resume, 1000, 0) == 0)
+			return;
 	} else {
 		w->loop->eng->listener_pause(l);
 		l->paused = true;
@@ -276,11 +286,42 @@ void sock__worker_pause_accepting(struct sock__worker *w, bool pause)
 		update_listener(w->lis[i]);
 }
 
+void sock__worker_conn_started(struct sock__worker *w, const char *service)
+{
+	struct sock_server *srv = w->srv;
+	unsigned int n;
+
+	w->nconns++;
+	n = atomic_fetch_add(&srv->nconns, 1) + 1;
+	if (srv->cfg.max_conns != SOCK_UNLIMITED && n >= srv->cfg.max_conns &&
+	    !w->cap_paused) {
+		sock__report(w, SOCK__REPORT_MAX_CONNS, service, NULL, 0);
+		sock__worker_pause_accepting(w, true);
+	}
+}
+
+/* Resume accepting on w if the server is below its cap again. */
+static void check_cap(struct sock__worker *w)
+{
+	if (w->cap_paused &&
+	    atomic_load(&w->srv->nconns) < w->srv->cfg.max_conns)
+		sock__worker_pause_accepting(w, false);
+}
+
 void sock__worker_conn_ended(struct sock__worker *w)
 {
+	struct sock_server *srv = w->srv;
+	unsigned int n, i;
+
 	w->nconns--;
-	if (w->cap_paused && w->nconns < w->max_conns)
-		sock__worker_pause_accepting(w, false);
+	n = atomic_fetch_sub(&srv->nconns, 1);
+	if (srv->cfg.max_conns == SOCK_UNLIMITED || n < srv->cfg.max_conns)
+		return;
+	/* The server was at its cap: any worker may have paused. */
+	check_cap(w);
+	for (i = 0; i < srv->nworkers; i++)
+		if (&srv->workers[i] != w)
+			sock__loop_wake(srv->workers[i].loop);
 }
 
 void sock__job_ended(struct sock__worker *w, const struct sock_addr *peer)
@@ -314,11 +355,7 @@ void sock__listener_accepted(struct sock__listener *l, int fd,
 		sock__conn_open(l, fd, &peer);
 		return;
 	}
-	w->nconns++;
-	if (w->nconns >= w->max_conns && !w->cap_paused) {
-		sock__report(w, SOCK__REPORT_MAX_CONNS, l->svc->name, NULL, 0);
-		sock__worker_pause_accepting(w, true);
-	}
+	sock__worker_conn_started(w, l->svc->name);
 	sock__emit(w, SOCK_EV_ACCEPT, l->svc->name, &peer, 0, NULL);
 	sock__job_accepted(l, fd, &peer);
 }
@@ -370,6 +407,10 @@ static void tick(struct sock_timer *t, void *arg)
 	(void)t;
 	sock__conn_check_timeouts(w);
 	sock__report_flush(w, false);
+	/* Another thread may have taken the descriptor the reserve gave up
+	 * while it was out: take one back when there is one again. */
+	if (w->reserve_fd < 0)
+		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void close_listener(struct sock__listener *l)
@@ -414,6 +455,7 @@ void sock__worker_after_batch(struct sock__worker *w)
 	sock__conn_flush_pending(w);
 	if (!w->started)
 		return;
+	check_cap(w);
 	if (!w->stopping && atomic_load(&w->srv->stopping))
 		begin_stop(w);
 	if (w->nconns == 0 && sock__jobs_idle(w) &&
@@ -442,10 +484,6 @@ static int worker_init(struct sock_server *srv, struct sock__worker *w,
 
 	w->srv = srv;
 	w->index = index;
-	w->max_conns = srv->cfg.max_conns == SOCK_UNLIMITED
-			       ? SOCK_UNLIMITED
-			       : (srv->cfg.max_conns + srv->cfg.workers - 1) /
-					 srv->cfg.workers;
 	sock__list_init(&w->conns);
 	sock__list_init(&w->idle);
 	sock__list_init(&w->linger);
@@ -613,6 +651,22 @@ static int remember_port(struct sock_server *srv, const struct sock_addr *a,
 	return 0;
 }
 
+/* Undo a sock_server_add that failed half-way: the listeners numbered
+ * index that earlier workers got. */
+static void detach_listeners(struct sock_server *srv, int index)
+{
+	struct sock__worker *w;
+	unsigned int i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		w = &srv->workers[i];
+		if (w->nlis && w->lis[w->nlis - 1]->index == index) {
+			free_listener(w->lis[--w->nlis]);
+			w->nlis_open--;
+		}
+	}
+}
+
 int sock_server_add(struct sock_server *srv, const struct sock_service *svc,
 		    int type, const char *text, int flags)
 {
@@ -649,9 +703,12 @@ int sock_server_add(struct sock_server *srv, const struct sock_service *svc,
 			err = attach_listener(&srv->workers[i], svc, &s, index);
 		if (err) {
 			sock_close(&s);
+			detach_listeners(srv, index);
 			return err;
 		}
 	}
+	if (svc->mode == SOCK_MODE_FORK)
+		srv->forks = true;
 	return index;
 }
 
@@ -667,6 +724,8 @@ int sock_server_adopt(struct sock_server *srv, const struct sock_service *svc,
 	err = check_service(svc, sock->type);
 	if (err)
 		return err;
+	if (svc->mode == SOCK_MODE_FORK)
+		srv->forks = true;
 	if (sock->type != SOCK_DGRAM) {
 		err = sock_getsockopt(sock, SOL_SOCKET, SO_ACCEPTCONN,
 				      &listening);
@@ -746,6 +805,7 @@ static void open_adopted(struct sock_server *srv)
 	struct sock__listener *l;
 	struct sock__adopted *a;
 	struct sock_addr peer;
+	int fd;
 
 	while ((a = srv->adopted)) {
 		srv->adopted = a->next;
@@ -757,9 +817,12 @@ static void open_adopted(struct sock_server *srv)
 			w->nlis_open--;
 			if (sock_getpeername(&l->sock, &peer))
 				memset(&peer, 0, sizeof(peer));
-			sock__listener_accepted(l, sock_detach(&l->sock),
-						peer.len ? &peer.u.sa : NULL,
-						peer.len);
+			/* The stand-in keeps family and type for the
+			 * handler's socket; only the descriptor moves. */
+			fd = l->sock.fd;
+			l->sock.fd = -1;
+			sock__listener_accepted(
+				l, fd, peer.len ? &peer.u.sa : NULL, peer.len);
 		} else {
 			sock_close(&a->sock);
 		}
@@ -803,6 +866,9 @@ static void *worker_main(void *arg)
 	start_worker(w);
 	if (!w->run_err)
 		w->run_err = sock_loop_run(w->loop);
+	/* One worker that cannot serve stops them all: run must return. */
+	if (w->run_err)
+		sock_server_stop(w->srv);
 	return NULL;
 }
 

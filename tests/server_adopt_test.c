@@ -309,6 +309,50 @@ static void inetd_serves_an_accepted_tcp_connection(void)
 }
 ENGINE_TEST(inetd_serves_an_accepted_tcp_connection)
 
+/* A blocking handler answering with what it knows of its socket. */
+static void tell_kind(struct sock *c, const struct sock_addr *peer, void *data)
+{
+	char reply[32];
+	int n;
+
+	(void)peer;
+	(void)data;
+	n = snprintf(reply, sizeof(reply), "%d %d", c->family, c->type);
+	if (sock_sendall(c, reply, (size_t)n, NULL, 0)) {
+	}
+}
+
+static const struct sock_service tell_svc = {
+	.name = "tell",
+	.mode = SOCK_MODE_INLINE,
+	.handle = tell_kind,
+};
+
+/* An adopted connection reaches its handler as what it is. */
+static void adopted_connection_keeps_family_and_type(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char want[32], got[32];
+	struct sock p[2];
+	struct tserver t;
+	ssize_t n;
+
+	CHECK_OK(sock_socketpair(p, AF_UNIX, SOCK_STREAM, 0));
+	ts_new(&t, &cfg);
+	CHECK_INT(sock_server_adopt(t.srv, &tell_svc, &p[0]), ==, 0);
+	ts_start(&t);
+	CHECK_OK(sock_settimeout(&p[1], 5000));
+	n = sock_recv(&p[1], got, sizeof(got) - 1, 0);
+	CHECK_INT(n, >, 0);
+	got[n] = '\0';
+	snprintf(want, sizeof(want), "%d %d", AF_UNIX, SOCK_STREAM);
+	CHECK_STR(got, want);
+	CHECK_OK(sock_close(&p[1]));
+	CHECK_INT(ts_wait(&t, 3000), <, 1000);
+	ts_free(&t);
+}
+ENGINE_TEST(adopted_connection_keeps_family_and_type)
+
 static void adopt_rejects_what_it_cannot_serve(void)
 {
 	struct sock_service none = { .name = "none", .mode = SOCK_MODE_THREAD };
@@ -340,6 +384,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(inetd_pool),
 	TEST_ENGINES(inetd_fork),
 	TEST_ENGINES(inetd_serves_an_accepted_tcp_connection),
+	TEST_ENGINES(adopted_connection_keeps_family_and_type),
 	TEST(adopt_rejects_what_it_cannot_serve),
 };
 

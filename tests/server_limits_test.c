@@ -464,6 +464,45 @@ static void output_bounded_for_a_peer_that_never_reads_thread(void)
 }
 ENGINE_TEST(output_bounded_for_a_peer_that_never_reads_thread)
 
+/*
+ * The cap counts the server's connections, whichever workers serve them:
+ * a Unix listener lives on the first worker only and still gets the whole
+ * cap; one connection more waits until another ends.
+ */
+static void cap_is_the_servers_not_a_workers_share(void)
+{
+	struct sock_server_config cfg = { .workers = 4, .max_conns = 6 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct sock c[7];
+	struct tserver t;
+	char byte;
+	int i;
+
+	ts_new(&t, &cfg);
+	unix_name(addr, sizeof(addr));
+	ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM, addr, 0);
+	ts_start(&t);
+	for (i = 0; i < 6; i++) {
+		client(&c[i], SOCK_STREAM, addr);
+		echo_once(&c[i], "within the cap");
+	}
+	/* The seventh connects (the backlog) but is not served... */
+	client(&c[6], SOCK_STREAM, addr);
+	CHECK_OK(sock_sendall(&c[6], "x", 1, NULL, 0));
+	CHECK_OK(sock_settimeout(&c[6], 300));
+	CHECK_ERR(sock_recv(&c[6], &byte, 1, 0), -ETIMEDOUT);
+	/* ...until one ends. */
+	CHECK_OK(sock_close(&c[0]));
+	CHECK_OK(sock_settimeout(&c[6], 5000));
+	CHECK_INT(sock_recv(&c[6], &byte, 1, 0), ==, 1);
+	CHECK_INT(byte, ==, 'x');
+	for (i = 1; i < 7; i++)
+		CHECK_OK(sock_close(&c[i]));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(cap_is_the_servers_not_a_workers_share)
+
 /* ---- producers ---- */
 
 #define PRODUCE_TOTAL (8 << 20)
@@ -883,6 +922,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(out_of_descriptors_backs_off_and_recovers),
 	TEST_ENGINES(output_bounded_for_a_peer_that_never_reads_event),
 	TEST_ENGINES(output_bounded_for_a_peer_that_never_reads_thread),
+	TEST_ENGINES(cap_is_the_servers_not_a_workers_share),
 	TEST_ENGINES(producer_follows_the_reader),
 	TEST_ENGINES(close_waits_for_a_peer_that_still_sends),
 	TEST_ENGINES(datagram_over_max_is_dropped_event),

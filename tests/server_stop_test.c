@@ -203,6 +203,64 @@ static void stop_with_open_connections(enum sock_mode mode)
 	CHECK_INT(ev.duration_ms, >=, GRACE - 100);
 }
 
+/*
+ * With several workers a forked handler must not hold the listening
+ * sockets of the other workers: after a stop, connects are refused
+ * while forked handlers still serve their connections.
+ */
+static void stop_refuses_connects_with_forked_handlers_on_workers(void)
+{
+	char addr[SOCK_ADDR_STRLEN];
+	struct sock c[6];
+	int fds[2], i, status;
+	ssize_t n;
+	pid_t pid;
+
+	CHECK_INT(pipe(fds), ==, 0);
+	fflush(NULL);
+	pid = fork();
+	CHECK_INT(pid, >=, 0);
+	if (pid == 0) {
+		struct sock_server_config cfg = { .workers = 2,
+						  .grace_ms = 3000,
+						  .stop_on_signals = true,
+						  .engine = test_engine };
+		struct sock_server *srv;
+		struct sock_addr a;
+		int index;
+
+		close(fds[0]);
+		if (sock_server_new(&srv, &cfg))
+			_exit(2);
+		index = sock_server_add(srv, &echo_svc[SOCK_MODE_FORK],
+					SOCK_STREAM, "127.0.0.1:0", 0);
+		if (index < 0 || sock_server_addr(srv, index, &a) ||
+		    sock_addr_format(&a, addr, sizeof(addr)) < 0 ||
+		    write(fds[1], addr, sizeof(addr)) != sizeof(addr))
+			_exit(2);
+		close(fds[1]);
+		_exit(sock_server_run(srv) ? 3 : 0);
+	}
+	close(fds[1]);
+	n = read(fds[0], addr, sizeof(addr));
+	close(fds[0]);
+	CHECK_INT(n, ==, sizeof(addr));
+	/* Handlers forked by both workers, most likely (SO_REUSEPORT
+	 * spreads connections by their ports). */
+	for (i = 0; i < 6; i++) {
+		client(&c[i], SOCK_STREAM, addr);
+		echo_once(&c[i], "forked");
+	}
+	CHECK_INT(kill(pid, SIGTERM), ==, 0);
+	CHECK(refused_within(addr, 500));
+	echo_once(&c[0], "still served in the grace period");
+	for (i = 0; i < 6; i++)
+		CHECK_OK(sock_close(&c[i]));
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+ENGINE_TEST(stop_refuses_connects_with_forked_handlers_on_workers)
+
 #define STOP_OPEN(mode, MODE)                                                  \
 	static void stop_with_open_connections_##mode(void)                    \
 	{                                                                      \
@@ -288,6 +346,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(stop_from_a_thread_is_immediate_when_idle),
 	TEST_ENGINES(stop_before_run_makes_run_return_at_once),
 	TEST_ENGINES(run_twice_is_refused),
+	TEST_ENGINES(stop_refuses_connects_with_forked_handlers_on_workers),
 	TEST_ENGINES(stop_from_sigterm_to_the_process),
 	TEST_ENGINES(stop_from_sigint_with_the_server_in_a_thread),
 	TEST_ENGINES(stop_with_open_connections_event),

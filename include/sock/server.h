@@ -248,7 +248,8 @@ struct sock_service {
 /* The server                                                          */
 /* ------------------------------------------------------------------ */
 
-/* No limit, for the count and size fields of struct sock_server_config. */
+/* No limit, for max_conns, max_per_source and dgram_rate of struct
+ * sock_server_config. */
 #define SOCK_UNLIMITED 0xffffffffu
 
 /* What an event reports. */
@@ -419,10 +420,12 @@ ssize_t sock_conn_send_some(struct sock_conn *conn, const void *data,
 bool sock_conn_is_full(const struct sock_conn *conn);
 
 /*
- * Close conn in order: no more on_data, queued output is sent, the
- * sending side is shut down, and input is read and dropped until the
- * peer closes (bounded by the idle timeout and the grace period), so the
- * peer receives everything before the connection ends.  on_close follows.
+ * Close conn in order: no more on_data, queued output is sent, and then,
+ * unless the peer already ended its side (or never sent a byte), the
+ * sending side is shut down and input read and dropped until the peer
+ * closes (for at most 2 s, or until the stop's grace period ends), so
+ * the peer receives everything before the connection ends.  on_close
+ * follows.
  */
 void sock_conn_close(struct sock_conn *conn);
 
