@@ -82,15 +82,6 @@ static void copy_name(const char *names, long index, char out[256])
 	out[end - p] = '\0';
 }
 
-static int get_int_opt(int fd, int name, int *value)
-{
-	socklen_t len = sizeof(*value);
-
-	if (getsockopt(fd, SOL_SOCKET, name, value, &len) < 0)
-		return -errno;
-	return 0;
-}
-
 /* Make fd close-on-exec and non-blocking, and read what socket it is. */
 static int prepare(int fd, struct sock *s)
 {
@@ -99,11 +90,11 @@ static int prepare(int fd, struct sock *s)
 	flags = fcntl(fd, F_GETFD);
 	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
 		return -errno;
-	err = get_int_opt(fd, SO_DOMAIN, &family);
+	err = sock__get_int_opt(fd, SO_DOMAIN, &family);
 	if (!err)
-		err = get_int_opt(fd, SO_TYPE, &type);
+		err = sock__get_int_opt(fd, SO_TYPE, &type);
 	if (!err)
-		err = get_int_opt(fd, SO_PROTOCOL, &protocol);
+		err = sock__get_int_opt(fd, SO_PROTOCOL, &protocol);
 	if (err)
 		return err;
 	flags = fcntl(fd, F_GETFL);

@@ -438,16 +438,6 @@ static bool is_dgram(const struct sock__listener *l)
 	return l->sock.type == SOCK_DGRAM;
 }
 
-/* accept(2) reports the errors of connections that died in the queue;
- * they are that connection's, not the listener's. */
-static bool accept_error_is_transient(int err)
-{
-	return err == ECONNABORTED || err == EPROTO || err == EINTR ||
-	       err == ENETDOWN || err == ENOPROTOOPT || err == EHOSTDOWN ||
-	       err == ENONET || err == EHOSTUNREACH || err == ENETUNREACH ||
-	       err == EOPNOTSUPP;
-}
-
 static void accept_ready(struct sock__listener *l)
 {
 	struct sockaddr_storage ss;
@@ -466,7 +456,7 @@ static void accept_ready(struct sock__listener *l)
 		}
 		if (errno == EAGAIN)
 			return;
-		if (!accept_error_is_transient(errno)) {
+		if (!sock__accept_error_is_transient(errno)) {
 			sock__listener_accept_failed(l, -errno);
 			return;
 		}

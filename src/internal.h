@@ -54,6 +54,16 @@ void sock__adopt(struct sock *s, int fd, int family, int type, int protocol);
 /* Make s the closed socket. */
 void sock__clear(struct sock *s);
 
+/* An integer SOL_SOCKET option of fd.  Returns 0 or -errno. */
+int sock__get_int_opt(int fd, int name, int *value);
+
+/*
+ * accept(2) reports the errors of connections that died in the queue
+ * (and network errors) as its own: they concern that connection, and the
+ * next one may be good.  True for those, and for EINTR.
+ */
+bool sock__accept_error_is_transient(int err);
+
 /* Connect s to addr, waiting no later than deadline. */
 int sock__connect_deadline(struct sock *s, const struct sock_addr *addr,
 			   int64_t deadline);

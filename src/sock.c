@@ -40,7 +40,7 @@ int sock_open(struct sock *s, int family, int type, int protocol)
 	return 0;
 }
 
-static int get_int_opt(int fd, int name, int *value)
+int sock__get_int_opt(int fd, int name, int *value)
 {
 	socklen_t len = sizeof(*value);
 
@@ -58,11 +58,11 @@ int sock_fromfd(struct sock *s, int fd)
 	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dup_fd < 0)
 		return -errno;
-	err = get_int_opt(dup_fd, SO_DOMAIN, &family);
+	err = sock__get_int_opt(dup_fd, SO_DOMAIN, &family);
 	if (!err)
-		err = get_int_opt(dup_fd, SO_TYPE, &type);
+		err = sock__get_int_opt(dup_fd, SO_TYPE, &type);
 	if (!err)
-		err = get_int_opt(dup_fd, SO_PROTOCOL, &protocol);
+		err = sock__get_int_opt(dup_fd, SO_PROTOCOL, &protocol);
 	if (err)
 		goto out_close;
 	flags = fcntl(dup_fd, F_GETFL);
@@ -257,7 +257,7 @@ int sock_listen_bound(struct sock *s, int backlog)
  * network errors, as if they were its own.  They concern that connection
  * only: the listener is fine and the next one may be good.
  */
-static bool accept_error_is_transient(int err)
+bool sock__accept_error_is_transient(int err)
 {
 	switch (err) {
 	case ECONNABORTED:
@@ -291,7 +291,7 @@ int sock_accept(struct sock *s, struct sock *conn, struct sock_addr *peer)
 		if (fd >= 0)
 			break;
 		err = errno;
-		if (accept_error_is_transient(err))
+		if (sock__accept_error_is_transient(err))
 			continue;
 		if (err != EAGAIN)
 			return -err;
@@ -333,7 +333,7 @@ int sock__connect_deadline(struct sock *s, const struct sock_addr *addr,
 	err = sock__wait(s->fd, POLLOUT, deadline);
 	if (err)
 		return err;
-	err = get_int_opt(s->fd, SO_ERROR, &so_err);
+	err = sock__get_int_opt(s->fd, SO_ERROR, &so_err);
 	if (err)
 		return err;
 	return -so_err;
