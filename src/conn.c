@@ -255,6 +255,8 @@ static void close_when_drained(struct sock_conn *c)
 {
 	struct sock__worker *w = c->lis->w;
 
+	if (c->state & SOCK__CONN_LINGER)
+		return; /* already done (a producer's wait for room ended) */
 	if ((c->state & SOCK__CONN_EOF) ||
 	    (c->bytes_in == 0 && unread_bytes(c->fd) == 0)) {
 		schedule_close(c, 0);

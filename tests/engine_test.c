@@ -920,6 +920,296 @@ static void stop_ends_a_connection_whose_send_is_stuck(void)
 }
 ENGINES(stop_ends_a_connection_whose_send_is_stuck, false)
 
+/* ---- producers: what the socket takes (sock_conn_send_some) ---- */
+
+#define SOME_TOTAL (4 << 20)
+#define SOME_CHUNK 65536
+#define SOME_SEED 9
+
+/* What a producer's server tells the test, in memory both share. */
+struct some_log {
+	atomic_uint calls;  /* producer runs: on_open and on_drain */
+	atomic_uint shorts; /* sock_conn_send_some sent less than offered */
+	atomic_uint drains; /* on_drain calls */
+	atomic_uint waited; /* called while sock_conn_send output waited */
+	atomic_uint sooner; /* sent some while sock_conn_send output waited */
+	atomic_uint queued; /* sock_conn_send_some left output queued */
+};
+
+static struct some_log *slog;
+
+static void some_log_new(void)
+{
+	slog = mmap(NULL, sizeof(*slog), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(slog != MAP_FAILED);
+	memset(slog, 0, sizeof(*slog));
+}
+
+/*
+ * Offer the stream from the offset kept in c's data until the socket
+ * takes less than offered; true when the connection is closing.
+ */
+static bool send_some_until_full(struct sock_conn *c)
+{
+	static unsigned char chunk[SOME_CHUNK];
+	size_t off = (size_t)(uintptr_t)sock_conn_data(c), n;
+	ssize_t sent;
+	bool waiting;
+
+	for (;;) {
+		if (off == SOME_TOTAL) {
+			sock_conn_close(c);
+			return true;
+		}
+		n = SOME_TOTAL - off < sizeof(chunk) ? SOME_TOTAL - off
+						     : sizeof(chunk);
+		fill(chunk, n, SOME_SEED, off);
+		waiting = c->out != NULL;
+		sent = sock_conn_send_some(c, chunk, n);
+		if (sent < 0)
+			return true;
+		if (waiting)
+			atomic_fetch_add(&slog->waited, 1);
+		if (sent && waiting)
+			atomic_fetch_add(&slog->sooner, 1);
+		if (!waiting && c->out)
+			atomic_fetch_add(&slog->queued, 1);
+		off += (size_t)sent;
+		sock_conn_set_data(c, (void *)(uintptr_t)off);
+		if ((size_t)sent < n) {
+			atomic_fetch_add(&slog->shorts, 1);
+			return false;
+		}
+	}
+}
+
+static void some_produce(struct sock_conn *c)
+{
+	atomic_fetch_add(&slog->calls, 1);
+	send_some_until_full(c);
+}
+
+/* A small socket buffer, so the producer waits for room many times. */
+static void some_open(struct sock_conn *c)
+{
+	int size = 16384;
+
+	CHECK_INT(setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)),
+		  ==, 0);
+	some_produce(c);
+}
+
+static void some_drain(struct sock_conn *c)
+{
+	atomic_fetch_add(&slog->drains, 1);
+	some_produce(c);
+}
+
+static void abort_on_data(struct sock_conn *c, const void *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	sock_conn_abort(c, -ECONNABORTED);
+}
+
+static const struct sock_service some_svc = {
+	.name = "some",
+	.on_open = some_open,
+	.on_data = abort_on_data,
+	.on_drain = some_drain,
+};
+
+/* Read the producer's stream to its end, pausing now and then. */
+static size_t recv_some_stream(struct sock *c, size_t off)
+{
+	static unsigned char buf[32768];
+	ssize_t n;
+
+	CHECK_OK(sock_settimeout(c, 5000));
+	while ((n = sock_recv(c, buf, sizeof(buf), 0)) > 0) {
+		check_pattern(buf, (size_t)n, SOME_SEED, off);
+		off += (size_t)n;
+		if (off % (1 << 20) < sizeof(buf))
+			usleep(30 * 1000);
+	}
+	CHECK_INT(n, ==, 0);
+	return off;
+}
+
+/* Wait up to 3 s for the producer to find the socket full. */
+static void wait_for_a_full_socket(void)
+{
+	long long end = test_now_ms() + 3000;
+
+	while (!atomic_load(&slog->shorts) && test_now_ms() < end)
+		usleep(5000);
+	CHECK_INT(atomic_load(&slog->shorts), >, 0);
+	usleep(50 * 1000); /* the wait for room is under way */
+}
+
+/*
+ * A reader that pauses: the producer sends what the socket takes, queues
+ * nothing, and resumes in on_drain, once per time it fell short; every
+ * byte arrives in order, then the end of stream.
+ */
+static void producer_sends_some_at_the_readers_pace(void)
+{
+	struct sock_server_config cfg = { .output_limit = 32 * 1024 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c;
+
+	some_log_new();
+	serve(&t, &cfg, &some_svc, SOCK_STREAM, addr);
+	client(&c, SOCK_STREAM, addr);
+	CHECK_OK(sock_setsockopt(&c, SOL_SOCKET, SO_RCVBUF, 16384));
+	wait_for_a_full_socket();
+	CHECK_INT(recv_some_stream(&c, 0), ==, SOME_TOTAL);
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+	CHECK_INT(atomic_load(&slog->queued), ==, 0);
+	CHECK_INT(atomic_load(&slog->drains), >, 0);
+	CHECK_INT(atomic_load(&slog->drains), <=, atomic_load(&slog->shorts));
+	CHECK_INT(rec_count(SOCK_EV_CLOSE, NULL), ==, 1);
+}
+ENGINES(producer_sends_some_at_the_readers_pace, false)
+
+/*
+ * An abort while the producer waits for room ends the wait; the
+ * connection's memory, reused by the next one, is not written by it.
+ */
+static void abort_while_a_producer_waits_for_room(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char addr[SOCK_ADDR_STRLEN];
+	static unsigned char buf[SOME_CHUNK];
+	struct rec_event ev;
+	struct tserver t;
+	struct sock c;
+
+	some_log_new();
+	serve(&t, &cfg, &some_svc, SOCK_STREAM, addr);
+	client(&c, SOCK_STREAM, addr);
+	wait_for_a_full_socket();
+	CHECK_OK(sock_sendall(&c, "x", 1, NULL, 0));
+	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 1, 3000));
+	CHECK(closed_by_server(&c, 3000));
+	CHECK_OK(sock_close(&c));
+	CHECK(rec_find(SOCK_EV_CLOSE, 0, &ev));
+	CHECK_INT(ev.err, ==, -ECONNABORTED);
+	/* The next connection is served from the start of the stream. */
+	client(&c, SOCK_STREAM, addr);
+	CHECK_OK(sock_recv_exact(&c, buf, sizeof(buf), NULL));
+	check_pattern(buf, sizeof(buf), SOME_SEED, 0);
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINES(abort_while_a_producer_waits_for_room, false)
+
+/* Stopped while a producer waits for room that never comes: after the
+ * grace period the connection is closed and run returns. */
+static void stop_while_a_producer_waits_for_room(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 200 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct rec_event ev;
+	struct tserver t;
+	struct sock c;
+	long long took;
+
+	some_log_new();
+	serve(&t, &cfg, &some_svc, SOCK_STREAM, addr);
+	client(&c, SOCK_STREAM, addr);
+	wait_for_a_full_socket();
+	took = ts_stop(&t, 5000);
+	CHECK_INT(took, >=, 150);
+	CHECK_INT(took, <, 3000);
+	CHECK(closed_by_server(&c, 3000));
+	CHECK_OK(sock_close(&c));
+	ts_free(&t);
+	CHECK(rec_find(SOCK_EV_CLOSE, 0, &ev));
+	CHECK_INT(ev.err, ==, -ESHUTDOWN);
+}
+ENGINES(stop_while_a_producer_waits_for_room, false)
+
+/*
+ * Taking turns with sock_conn_send: output it queued goes first, so
+ * sock_conn_send_some sends nothing while it waits, and on_drain follows
+ * once it is out; what sock_conn_send adds while the producer waits for
+ * room follows what went before.  The stream arrives whole, in order.
+ */
+#define MIXED_CHUNK (192 * 1024) /* more than the socket takes */
+
+static void mixed_produce(struct sock_conn *c)
+{
+	static unsigned char chunk[MIXED_CHUNK];
+	size_t off = (size_t)(uintptr_t)sock_conn_data(c), n;
+	unsigned int turn = atomic_fetch_add(&slog->calls, 1);
+
+	n = SOME_TOTAL - off < sizeof(chunk) ? SOME_TOTAL - off : sizeof(chunk);
+	if (turn % 2 && n) {
+		fill(chunk, n, SOME_SEED, off);
+		if (sock_conn_send(c, chunk, n))
+			return;
+		sock_conn_set_data(c, (void *)(uintptr_t)(off + n));
+	}
+	if (send_some_until_full(c))
+		return;
+	/* Short: a little more, queued behind the wait for room. */
+	off = (size_t)(uintptr_t)sock_conn_data(c);
+	n = SOME_TOTAL - off < 1000 ? SOME_TOTAL - off : 1000;
+	fill(chunk, n, SOME_SEED, off);
+	if (sock_conn_send(c, chunk, n) == 0)
+		sock_conn_set_data(c, (void *)(uintptr_t)(off + n));
+}
+
+static void mixed_open(struct sock_conn *c)
+{
+	int size = 16384;
+
+	CHECK_INT(setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)),
+		  ==, 0);
+	mixed_produce(c);
+}
+
+static void mixed_drain(struct sock_conn *c)
+{
+	atomic_fetch_add(&slog->drains, 1);
+	mixed_produce(c);
+}
+
+static const struct sock_service mixed_svc = {
+	.name = "mixed",
+	.on_open = mixed_open,
+	.on_data = abort_on_data,
+	.on_drain = mixed_drain,
+};
+
+static void send_some_waits_behind_queued_output(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c;
+
+	some_log_new();
+	serve(&t, &cfg, &mixed_svc, SOCK_STREAM, addr);
+	client(&c, SOCK_STREAM, addr);
+	CHECK_OK(sock_setsockopt(&c, SOL_SOCKET, SO_RCVBUF, 16384));
+	usleep(100 * 1000);
+	CHECK_INT(recv_some_stream(&c, 0), ==, SOME_TOTAL);
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+	CHECK_INT(atomic_load(&slog->waited), >, 2);
+	CHECK_INT(atomic_load(&slog->sooner), ==, 0);
+	CHECK_INT(atomic_load(&slog->drains), >, 2);
+}
+ENGINES(send_some_waits_behind_queued_output, false)
+
 /* Several workers, each with its own loop (made by this thread, run by
  * its own), on one port. */
 static void workers_share_a_port(void)
@@ -1051,6 +1341,10 @@ static const struct test tests[] = {
 	TEST_ENGINES(close_in_on_open_sends_the_greeting_first),
 	TEST_ENGINES(abort_cancels_a_send_in_flight),
 	TEST_ENGINES(stop_ends_a_connection_whose_send_is_stuck),
+	TEST_ENGINES(producer_sends_some_at_the_readers_pace),
+	TEST_ENGINES(abort_while_a_producer_waits_for_room),
+	TEST_ENGINES(stop_while_a_producer_waits_for_room),
+	TEST_ENGINES(send_some_waits_behind_queued_output),
 	TEST_ENGINES(workers_share_a_port),
 	TEST_ENGINES(datagrams_empty_full_and_truncated),
 	TEST_ENGINES(datagram_replies_are_copied_unless_echoed),
