@@ -97,4 +97,8 @@ bool sock__addr_is_local_text(const char *text);
 ssize_t sock__resolve(const char *text, int family, int type, int flags,
 		      struct sock_addrinfo *out, size_t max, int64_t deadline);
 
+/* Lookup threads still running, those abandoned at a deadline included
+ * (tests wait for them before the process ends). */
+int sock__resolve_threads(void);
+
 #endif /* SOCK_INTERNAL_H */

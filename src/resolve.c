@@ -121,6 +121,21 @@ static void *lookup_run(void *arg)
 	return NULL;
 }
 
+/* Lookup threads running; see sock__resolve_threads. */
+static atomic_int threads;
+
+int sock__resolve_threads(void)
+{
+	return atomic_load(&threads);
+}
+
+static void *lookup_thread(void *arg)
+{
+	lookup_run(arg);
+	atomic_fetch_sub(&threads, 1);
+	return NULL;
+}
+
 /* A request for host (not NULL) and serv, with its own copy of both. */
 static struct lookup *lookup_new(const char *host, const char *serv,
 				 const struct addrinfo *hints)
@@ -161,10 +176,13 @@ static bool lookup_start(struct lookup *l, pthread_t *tid)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(tid, NULL, lookup_run, l);
+	atomic_fetch_add(&threads, 1);
+	rc = pthread_create(tid, NULL, lookup_thread, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
+	if (rc) {
+		atomic_fetch_sub(&threads, 1);
 		lookup_run(l);
+	}
 	return rc == 0;
 }
 

@@ -15,7 +15,8 @@ passed=0 failed=0 skipped=0
 
 wrap=()
 if [ "${VALGRIND:-0}" = 1 ]; then
-	wrap=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
+	wrap=(valgrind --quiet --suppressions="$here/valgrind.supp"
+	      --leak-check=full --show-leak-kinds=definite,indirect,possible
 	      --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99)
 	export SOCK_TEST_TIMEOUT=${SOCK_TEST_TIMEOUT:-120}
 	export SOCK_WRAP="${wrap[*]}"

@@ -210,7 +210,7 @@ static void stop_with_open_connections(enum sock_mode mode)
  */
 static void stop_refuses_connects_with_forked_handlers_on_workers(void)
 {
-	char addr[SOCK_ADDR_STRLEN];
+	char addr[SOCK_ADDR_STRLEN] = "";
 	struct sock c[6];
 	int fds[2], i, status;
 	ssize_t n;
