@@ -936,8 +936,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/performance.md"))
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--duration", type=float, default=1.5)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--duration", type=float, default=1.0)
     ap.add_argument("--warmup", type=float, default=0.5)
     ap.add_argument("--only", default="")
     ap.add_argument("--quick", action="store_true",
