@@ -32,19 +32,11 @@ static const struct sock_service service = { .name = "upper",
 
 int main(int argc, char **argv)
 {
-	struct sock_server_config cfg = { .stop_on_signals = true };
 	const char *addr = argc > 1 ? argv[1] : "127.0.0.1:9999";
-	struct sock_server *srv;
-	int err;
+	int err = sock_serve(&service, SOCK_STREAM, addr, NULL);
 
-	err = sock_server_new(&srv, &cfg);
-	if (!err)
-		err = sock_server_add(srv, &service, SOCK_STREAM, addr, 0);
-	if (err >= 0)
-		err = sock_server_run(srv);
 	if (err < 0)
 		fprintf(stderr, "server_inline: %s: %s\n", addr,
 			sock_strerror(err));
-	sock_server_free(srv);
 	return err < 0;
 }

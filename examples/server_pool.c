@@ -39,17 +39,10 @@ int main(int argc, char **argv)
 	struct sock_server_config cfg = { .stop_on_signals = true,
 					  .pool_threads = 4 };
 	const char *addr = argc > 1 ? argv[1] : "127.0.0.1:9999";
-	struct sock_server *srv;
-	int err;
+	int err = sock_serve(&service, SOCK_STREAM, addr, &cfg);
 
-	err = sock_server_new(&srv, &cfg);
-	if (!err)
-		err = sock_server_add(srv, &service, SOCK_STREAM, addr, 0);
-	if (err >= 0)
-		err = sock_server_run(srv);
 	if (err < 0)
 		fprintf(stderr, "server_pool: %s: %s\n", addr,
 			sock_strerror(err));
-	sock_server_free(srv);
 	return err < 0;
 }

@@ -799,6 +799,28 @@ static int catch_signals(struct sock_server *srv)
 	return err;
 }
 
+/*
+ * After the stop, give the program its signal mask back.  A SIGINT or
+ * SIGTERM that came while the server was stopping (a second Ctrl-C, or
+ * timeout(1) and systemd signalling the process and then its group) asked
+ * for what is done: it is taken, not left pending to kill the process
+ * once unblocked.  Signals the program itself had blocked stay pending.
+ */
+static void restore_signals(struct sock_server *srv)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t ours;
+
+	sigemptyset(&ours);
+	if (!sigismember(&srv->old_sigmask, SIGINT))
+		sigaddset(&ours, SIGINT);
+	if (!sigismember(&srv->old_sigmask, SIGTERM))
+		sigaddset(&ours, SIGTERM);
+	while (sigtimedwait(&ours, NULL, &now) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &srv->old_sigmask, NULL);
+}
+
 static void open_adopted(struct sock_server *srv)
 {
 	struct sock__worker *w = &srv->workers[0];
@@ -904,6 +926,23 @@ int sock_server_run(struct sock_server *srv)
 	for (i = 0; i < srv->nworkers && !err; i++)
 		err = srv->workers[i].run_err;
 	if (srv->sigmask_saved)
-		pthread_sigmask(SIG_SETMASK, &srv->old_sigmask, NULL);
+		restore_signals(srv);
 	return err;
+}
+
+int sock_serve(const struct sock_service *svc, int type, const char *addr,
+	       const struct sock_server_config *config)
+{
+	struct sock_server_config defaults = { .stop_on_signals = true };
+	struct sock_server *srv;
+	int err;
+
+	err = sock_server_new(&srv, config ? config : &defaults);
+	if (err)
+		return err;
+	err = sock_server_add(srv, svc, type, addr, 0);
+	if (err >= 0)
+		err = sock_server_run(srv);
+	sock_server_free(srv);
+	return err < 0 ? err : 0;
 }

@@ -342,6 +342,110 @@ static void stubborn_forked_handler_is_killed(void)
 }
 ENGINE_TEST(stubborn_forked_handler_is_killed)
 
+/*
+ * A second SIGTERM while the server stops (a second Ctrl-C; timeout(1)
+ * signals the process and then its group) is harmless: the process still
+ * ends with run's status, not killed by the signal.  (One that comes
+ * after the loops ended and before run returns is taken by run; the
+ * server examples under timeout(1) in tests/cli meet that case.)
+ */
+static void second_sigterm_while_stopping_is_taken(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 400 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c;
+
+	ts_new_in(&t, &cfg, true);
+	add_every_mode(&t, addr);
+	ts_start(&t);
+	CHECK(rec_wait(SOCK_EV_LISTEN, NULL, 10, 2000));
+	/* An open connection holds the server in its grace period. */
+	client(&c, SOCK_STREAM, addr);
+	echo_once(&c, "held open");
+	CHECK_INT(kill(t.pid, SIGTERM), ==, 0);
+	CHECK(rec_wait(SOCK_EV_STOP, NULL, 1, 2000));
+	CHECK_INT(kill(t.pid, SIGTERM), ==, 0);
+	ts_wait(&t, 3000); /* exited 0, not killed */
+	CHECK_OK(sock_close(&c));
+	ts_free(&t);
+}
+ENGINE_TEST(second_sigterm_while_stopping_is_taken)
+
+/* ---- sock_serve: a server in one call ---- */
+
+/* Connect to addr, retrying while the server is still starting (2 s). */
+static void client_when_up(struct sock *c, const char *addr)
+{
+	long long end = test_now_ms() + 2000;
+	int err;
+
+	while ((err = sock_connect(c, SOCK_STREAM, addr, 1000)) ==
+		       -ECONNREFUSED &&
+	       test_now_ms() < end)
+		usleep(10000);
+	CHECK_OK(err);
+}
+
+/* sock_serve in a child, with config or the defaults (NULL): it serves
+ * until SIGTERM, then returns 0. */
+static void serve_in_one_call(const struct sock_server_config *config)
+{
+	char addr[SOCK_ADDR_STRLEN];
+	struct sock c;
+	int status;
+	pid_t pid;
+
+	snprintf(addr, sizeof(addr), "@libsock-serve-test-%d", (int)getpid());
+	fflush(NULL);
+	pid = fork();
+	CHECK_INT(pid, >=, 0);
+	if (pid == 0)
+		_exit(sock_serve(&echo_svc[SOCK_MODE_EVENT], SOCK_STREAM, addr,
+				 config)
+			      ? 3
+			      : 0);
+	client_when_up(&c, addr);
+	echo_once(&c, "served in one call");
+	CHECK_OK(sock_close(&c));
+	CHECK_INT(kill(pid, SIGTERM), ==, 0);
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void serve_in_one_call_with_a_config(void)
+{
+	struct sock_server_config cfg = { .stop_on_signals = true,
+					  .engine = test_engine };
+
+	serve_in_one_call(&cfg);
+}
+ENGINE_TEST(serve_in_one_call_with_a_config)
+
+static void serve_in_one_call_with_the_defaults(void)
+{
+	serve_in_one_call(NULL);
+}
+
+/* What keeps sock_serve from serving comes back at once. */
+static void serve_in_one_call_reports_what_failed(void)
+{
+	struct sock_server_config bad = { .output_limit = 1u << 30 };
+	const struct sock_service *svc = &echo_svc[SOCK_MODE_EVENT];
+	char addr[SOCK_ADDR_STRLEN];
+	struct sock_addr a;
+	struct sock l;
+
+	CHECK_OK(sock_listen(&l, SOCK_STREAM, "127.0.0.1:0", 0, 0));
+	CHECK_OK(sock_getsockname(&l, &a));
+	CHECK_INT(sock_addr_format(&a, addr, sizeof(addr)), >, 0);
+	CHECK_ERR(sock_serve(svc, SOCK_STREAM, addr, NULL), -EADDRINUSE);
+	CHECK_OK(sock_close(&l));
+	CHECK_ERR(sock_serve(svc, SOCK_STREAM, "127.0.0.1", NULL),
+		  SOCK_EBADADDR);
+	CHECK_ERR(sock_serve(svc, SOCK_STREAM, "127.0.0.1:0", &bad), -EINVAL);
+}
+
 static const struct test tests[] = {
 	TEST_ENGINES(stop_from_a_thread_is_immediate_when_idle),
 	TEST_ENGINES(stop_before_run_makes_run_return_at_once),
@@ -355,6 +459,10 @@ static const struct test tests[] = {
 	TEST_ENGINES(stop_with_open_connections_fork),
 	TEST_ENGINES(inline_stop_waits_for_the_handler_under_way),
 	TEST_ENGINES(stubborn_forked_handler_is_killed),
+	TEST_ENGINES(second_sigterm_while_stopping_is_taken),
+	TEST_ENGINES(serve_in_one_call_with_a_config),
+	TEST(serve_in_one_call_with_the_defaults),
+	TEST(serve_in_one_call_reports_what_failed),
 };
 
 int main(int argc, char **argv)

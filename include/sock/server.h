@@ -365,6 +365,16 @@ int sock_server_addr(const struct sock_server *srv, int index,
 int sock_server_run(struct sock_server *srv) SOCK_WUR;
 
 /*
+ * socketserver's TCPServer(address, Handler).serve_forever() in one call:
+ * a server with config (NULL: the defaults, and stop_on_signals), service
+ * on address text for socket type, run until it stops (SIGINT or SIGTERM
+ * with stop_on_signals), then freed.  Returns 0 or the negative code of
+ * what failed: the settings, the address (-EADDRINUSE ...) or the start.
+ */
+int sock_serve(const struct sock_service *svc, int type, const char *addr,
+	       const struct sock_server_config *config) SOCK_WUR;
+
+/*
  * Ask a running server to stop; it begins at once.  Safe from any thread
  * and from a signal handler; calling it again is harmless, and calling it
  * before sock_server_run() makes run stop as soon as it starts.
