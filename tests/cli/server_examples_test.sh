@@ -26,7 +26,7 @@ ask() {
 # check NAME PREFIX [udp]: PREFIX is a regular expression for what comes
 # before each answer (the thread or process that served it).
 check() {
-	local name=$1 prefix=$2 proto=${3:-tcp} port flag= got want status
+	local name=$1 prefix=$2 proto=${3:-tcp} port flag= got want status child
 	port=$(free_port $proto)
 	[ "$proto" = udp ] && flag=-u
 	start_bg "$EX/$name" "$LO:$port" >"$TMP_DIR/$name.srv" 2>&1
@@ -50,7 +50,10 @@ check() {
 	else
 		fail "$name.serves_the_next" "got '$got'"
 	fi
-	kill -TERM "$pid"
+	# One SIGTERM to the example itself, timeout(1)'s child (timeout would
+	# signal its whole group, a second time).
+	child=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
+	kill -TERM "${child%% *}"
 	wait_bg "$pid" 5
 	status=$?
 	check_eq "$name.sigterm_exit_status" 0 "$status"
