@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- allocation: slabs of connections, reused through a free list ---- */
@@ -318,9 +319,13 @@ int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * Nothing is queued (c->out is NULL), so no engine operation writes to
+ * the socket: the bytes go straight out, on either engine, and only the
+ * wait for room is the engine's.
+ */
 ssize_t sock_conn_send_some(struct sock_conn *c, const void *data, size_t len)
 {
-	const struct sock__engine *eng = c->lis->w->loop->eng;
 	ssize_t n;
 	int err;
 
@@ -332,23 +337,25 @@ ssize_t sock_conn_send_some(struct sock_conn *c, const void *data, size_t len)
 	}
 	if (len == 0)
 		return 0;
-	if (!eng->conn_send_some) {
-		/* The engine cannot tell what the socket takes: queue, up
-		 * to the output limit. */
-		if (sock_conn_is_full(c)) {
-			c->state |= SOCK__CONN_WANT_DRAIN;
-			return 0;
-		}
-		err = sock_conn_send(c, data, len);
-		return err ? err : (ssize_t)len;
-	}
-	n = eng->conn_send_some(c, data, len);
+	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n < 0) {
-		schedule_close(c, (int)n);
-		return n;
+		if (errno != EAGAIN && errno != EINTR) {
+			err = -errno;
+			schedule_close(c, err);
+			return err;
+		}
+		n = 0;
 	}
-	if ((size_t)n < len)
+	if (n > 0)
+		sock__conn_sent(c, (size_t)n);
+	if ((size_t)n < len) {
 		c->state |= SOCK__CONN_WANT_DRAIN;
+		err = c->lis->w->loop->eng->conn_want_room(c);
+		if (err) {
+			schedule_close(c, err);
+			return err;
+		}
+	}
 	return n;
 }
 

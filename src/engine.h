@@ -155,11 +155,10 @@ struct sock__engine {
 	/* Send or queue; see sock_conn_send.  Returns 0 or -errno; an
 	 * error means the connection failed (the core closes it). */
 	int (*conn_send)(struct sock_conn *c, const void *data, size_t len);
-	/* Send what the socket takes now of data, queue nothing; when
-	 * less than len went, call sock__conn_drained once it takes more.
-	 * Returns the count or -errno.  NULL: the core queues instead. */
-	ssize_t (*conn_send_some)(struct sock_conn *c, const void *data,
-				  size_t len);
+	/* c's socket took less than a producer offered (nothing is
+	 * queued): call sock__conn_drained once it takes more.  Returns 0
+	 * or -errno. */
+	int (*conn_want_room)(struct sock_conn *c);
 	/* Start or stop delivering c's input (flow control, linger). */
 	void (*conn_reading)(struct sock_conn *c, bool on);
 	/* Close c's descriptor; call sock__conn_release(c) once nothing of

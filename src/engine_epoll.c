@@ -209,24 +209,14 @@ static int ep_conn_send(struct sock_conn *c, const void *data, size_t len)
 	return 0;
 }
 
-static ssize_t ep_conn_send_some(struct sock_conn *c, const void *data,
-				 size_t len)
+/* EPOLLOUT with nothing queued means on_drain.  Before conn_start,
+ * registering picks SOCK__CONN_WANT_DRAIN up. */
+static int ep_conn_want_room(struct sock_conn *c)
 {
-	ssize_t n;
-
-	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-		n = 0;
-	}
-	if (n > 0)
-		sock__conn_sent(c, (size_t)n);
-	/* Full: wait for room; EPOLLOUT with nothing queued means on_drain. */
-	if ((size_t)n < len && (c->engine_bits & REGISTERED) &&
+	if ((c->engine_bits & REGISTERED) &&
 	    conn_set(c, (uint8_t)((c->engine_bits & WANT_IN) | WANT_OUT)))
 		return -ENOMEM;
-	return n;
+	return 0;
 }
 
 /* EPOLLOUT with nothing queued: a producer waits for room. */
@@ -564,7 +554,7 @@ const struct sock__engine sock__engine_epoll = {
 	.listener_close = ep_listener_close,
 	.conn_start = ep_conn_start,
 	.conn_send = ep_conn_send,
-	.conn_send_some = ep_conn_send_some,
+	.conn_want_room = ep_conn_want_room,
 	.conn_reading = ep_conn_reading,
 	.conn_close = ep_conn_close,
 	.dgram_reply = ep_dgram_reply,

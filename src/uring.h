@@ -289,12 +289,11 @@ void sock__uring_conn_release(struct sock__uring *e);
 /* ---- uring_send.c: stream output ---- */
 
 int sock__uring_conn_send(struct sock_conn *c, const void *data, size_t len);
-ssize_t sock__uring_conn_send_some(struct sock_conn *c, const void *data,
-				   size_t len);
+int sock__uring_conn_want_room(struct sock_conn *c);
 /* A send's completion. */
 void sock__uring_send_done(struct sock__uring *e, struct sock__uring_tx *tx,
 			   int res);
-/* The completion of the wait for room that conn_send_some began. */
+/* The completion of the wait for room that conn_want_room began. */
 void sock__uring_writable_done(struct sock__uring *e, struct sock_conn *c,
 			       int res);
 /* The ring is gone: free the sends and queues. */

@@ -274,26 +274,11 @@ static int writable_arm(struct sock__uring *e, struct sock_conn *c)
 	return 0;
 }
 
-ssize_t sock__uring_conn_send_some(struct sock_conn *c, const void *data,
-				   size_t len)
+int sock__uring_conn_want_room(struct sock_conn *c)
 {
-	ssize_t n;
-	int err;
-
-	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-		n = 0;
-	}
-	if (n > 0)
-		sock__conn_sent(c, (size_t)n);
-	if ((size_t)n < len && !(c->engine_bits & SOCK__URING_SEND)) {
-		err = writable_arm(sock__uring_of_conn(c), c);
-		if (err)
-			return err;
-	}
-	return n;
+	if (c->engine_bits & SOCK__URING_SEND)
+		return 0; /* a send or a wait for room is in flight */
+	return writable_arm(sock__uring_of_conn(c), c);
 }
 
 void sock__uring_writable_done(struct sock__uring *e, struct sock_conn *c,
