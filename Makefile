@@ -23,6 +23,9 @@ WARN += -Werror
 endif
 
 # io_uring engine: built when liburing is found (URING=0 leaves it out).
+# Found when this Makefile is read, so the targets that install packages
+# first (run, test, asan) read it again after that step, in a make of
+# their own.
 URING ?= $(shell pkg-config --exists liburing 2>/dev/null && echo 1 || echo 0)
 ifeq ($(URING),1)
 URING_CFLAGS := -DSOCK_HAVE_URING $(shell pkg-config --cflags liburing)
@@ -34,6 +37,16 @@ CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude $(URING_CFLAGS) $(CPPFLAGS)
 CFLAGS_ALL := -std=gnu11 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
 	-MMD -MP
 LIBS := $(URING_LIBS) -lpthread
+
+# What objects and programs are built with.  When it differs from what
+# the build directory was built with (liburing installed since, other
+# CFLAGS), the stamp's time changes and everything is built again.
+FLAGS_STAMP := $(BUILD)/flags
+FLAGS_NOW := $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) ; $(LDFLAGS) $(LIBS)
+FLAGS_OLD := $(shell cat $(FLAGS_STAMP) 2>/dev/null)
+ifneq ($(FLAGS_NOW),$(FLAGS_OLD))
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(FLAGS_NOW)' >$(FLAGS_STAMP))
+endif
 
 LIB_SRC := $(wildcard src/*.c)
 SVC_SRC := $(wildcard services/*.c)
@@ -53,7 +66,7 @@ SONAME := libsock.so.$(ABI)
 PC := $(BUILD)/libsock.pc
 SOCK := $(BUILD)/sock
 
-.PHONY: all lib examples tests test asan valgrind check-format format \
+.PHONY: all lib examples tests test test-only asan valgrind check-format format \
 	install uninstall run deps clean
 
 all: lib $(SOCK) examples
@@ -64,7 +77,7 @@ examples: $(EXAMPLES)
 
 tests: all $(TESTS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -92,27 +105,33 @@ $(PC): libsock.pc.in Makefile
 $(SOCK): $(CLI_OBJ) $(SVC_OBJ) $(STATIC)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SVC_OBJ) $(STATIC) $(LIBS)
 
-$(BUILD)/examples/%: examples/%.c $(STATIC)
+$(BUILD)/examples/%: examples/%.c $(STATIC) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 # Tests may reach into the library's internals and the services.
-$(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC) $(SVC_OBJ)
+$(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC) $(SVC_OBJ) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Isrc -Iservices $(CFLAGS_ALL) $(LDFLAGS) -o $@ \
 		$< $(SVC_OBJ) $(STATIC) $(LIBS)
 
 # Set up a fresh machine (packages, when root), build, run every test.
-test: deps tests
+# The build is a make of its own, which reads this file again: it sees
+# what deps installed.
+test: deps
+	@$(MAKE) --no-print-directory test-only
+
+# The tests, without the deps step.
+test-only: tests
 	SOCK_CFLAGS="$(CFLAGS)" SOCK_LDFLAGS="$(LDFLAGS)" tests/run.sh $(BUILD)
 
 deps:
 	@scripts/deps.sh
 
-asan:
-	$(MAKE) BUILD=build/asan URING=$(URING) \
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		LDFLAGS="-fsanitize=address,undefined" test
+		LDFLAGS="-fsanitize=address,undefined" test-only
 
 valgrind: tests
 	VALGRIND=1 tests/run.sh $(BUILD)
@@ -149,7 +168,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/sock
 
 # The main job: every service on its default address, until Ctrl-C.
-run: deps all
+run: deps
+	@$(MAKE) --no-print-directory all
 	$(SOCK) serve
 
 clean:

@@ -15,6 +15,7 @@ LIB=$P/lib/libsock.so.$VERSION
 run_make() {
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 		timeout 600 make -C "$SOCK_SRC" BUILD="$SOCK_BUILD" \
+		CFLAGS="${SOCK_CFLAGS:--O2 -g}" LDFLAGS="${SOCK_LDFLAGS:-}" \
 		PREFIX="$P" DESTDIR= "$@"
 }
 
