@@ -48,7 +48,7 @@ ifneq ($(FLAGS_NOW),$(FLAGS_OLD))
 $(shell mkdir -p $(BUILD) && printf '%s\n' '$(FLAGS_NOW)' >$(FLAGS_STAMP))
 endif
 
-LIB_SRC := $(wildcard src/*.c)
+LIB_SRC := $(wildcard src/*/*.c)
 SVC_SRC := $(wildcard services/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 EX_SRC := $(wildcard examples/*.c)
@@ -80,6 +80,9 @@ tests: all $(TESTS)
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+# The library's files name each other's headers from src/.
+$(LIB_OBJ): CPPFLAGS_ALL += -Isrc
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
@@ -136,7 +139,7 @@ asan: deps
 valgrind: tests
 	VALGRIND=1 tests/run.sh $(BUILD)
 
-FORMAT_SRC = $(wildcard include/*.h include/sock/*.h src/*.[ch] \
+FORMAT_SRC = $(wildcard include/*.h include/sock/*.h src/*.[ch] src/*/*.[ch] \
 	services/*.[ch] cli/*.[ch] examples/*.c tests/*.[ch] bench/*.c)
 
 check-format:

@@ -13,7 +13,7 @@
  * loop skip their io_uring run under valgrind.
  */
 
-#include "engine.h"
+#include "engine/engine.h"
 #include "server_util.h"
 
 #include <linux/audit.h>

@@ -21,7 +21,7 @@
 #ifndef SOCK_URING_H
 #define SOCK_URING_H
 
-#include "core.h"
+#include "server/core.h"
 
 #ifdef SOCK_HAVE_URING
 

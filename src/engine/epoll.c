@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* engine_epoll.c -- the epoll engine: readiness, one recv and one send per message */
 
-#include "core.h"
+#include "server/core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* core.h -- the server's workers and shared state, for server.c, conn.c, dgram.c, modes.c */
+/* core.h -- the server's workers and shared state, for the files of src/server */
 
 #ifndef SOCK_CORE_H
 #define SOCK_CORE_H
 
-#include "engine.h"
+#include "engine/engine.h"
 
 /* What a rate-limited report is about (struct sock__worker.reports). */
 enum sock__report_kind {
@@ -128,6 +128,43 @@ struct sock_server {
 
 /* ---- server.c ---- */
 
+/* Serve the connections given to sock_server_adopt (worker 0, at
+ * start). */
+void sock__server_open_adopted(struct sock_server *srv);
+
+/* ---- worker.c ---- */
+
+/* Set up worker index of srv, with its loop.  Returns 0 or -errno. */
+int sock__worker_init(struct sock_server *srv, struct sock__worker *w,
+		      unsigned int index);
+/* Free what w holds: listeners, jobs, loop, connections. */
+void sock__worker_release(struct sock__worker *w);
+/* Run w's loop until the server stops (a thread's start routine). */
+void *sock__worker_main(void *arg);
+/* A connection or job begins on w: count it, pause accepting at the cap. */
+void sock__worker_conn_started(struct sock__worker *w, const char *service);
+/* A connection or job ended: update the count, resume accepting. */
+void sock__worker_conn_ended(struct sock__worker *w);
+/* A blocking job from peer ended (modes.c, on the loop's thread). */
+void sock__job_ended(struct sock__worker *w, const struct sock_addr *peer);
+
+/* ---- listener.c ---- */
+
+/* Take over *s (cleared) as a listener of w for svc, numbered index. */
+int sock__listener_attach(struct sock__worker *w,
+			  const struct sock_service *svc, struct sock *s,
+			  int index);
+/* Make the engine's state match what l should be doing. */
+void sock__listener_update(struct sock__listener *l);
+/* Pause or resume every stream listener of w (the connection cap). */
+void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
+/* Stop l for good and close its socket. */
+void sock__listener_close(struct sock__listener *l);
+/* Close (if open) and free l. */
+void sock__listener_free(struct sock__listener *l);
+
+/* ---- report.c ---- */
+
 /* Report an event through the server's hook (if any). */
 void sock__emit(struct sock__worker *w, enum sock_event_kind kind,
 		const char *service, const struct sock_addr *addr, int err,
@@ -138,20 +175,17 @@ void sock__report(struct sock__worker *w, enum sock__report_kind kind,
 /* Report what the rate limit held back: kinds whose second has passed,
  * or all of them (the worker is ending). */
 void sock__report_flush(struct sock__worker *w, bool all);
-/* Pause or resume every stream listener of w (the connection cap). */
-void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
-/* A connection or job begins on w: count it, pause accepting at the cap. */
-void sock__worker_conn_started(struct sock__worker *w, const char *service);
-/* A connection or job ended: update the count, resume accepting. */
-void sock__worker_conn_ended(struct sock__worker *w);
-/* A blocking job from peer ended (modes.c, on the loop's thread). */
-void sock__job_ended(struct sock__worker *w, const struct sock_addr *peer);
+
+/* ---- source.c ---- */
+
 /* An IP address as 16 bytes (IPv4 as ::ffff:a.b.c.d), and its hash. */
 void sock__host_key(const struct sock_addr *a, uint8_t key[16]);
 uint32_t sock__host_hash(const uint8_t key[16]);
 /* Per-source accounting; add returns false over the cap. */
 bool sock__source_add(struct sock_server *srv, const struct sock_addr *peer);
 void sock__source_del(struct sock_server *srv, const struct sock_addr *peer);
+/* Forget every source (the server is being freed). */
+void sock__sources_free(struct sock_server *srv);
 
 /* ---- conn.c ---- */
 

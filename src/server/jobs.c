@@ -1,258 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* modes.c -- blocking handlers: inline, thread, pool, process per job */
+/* jobs.c -- blocking handlers' jobs as the loop sees them: made, dispatched, collected, cut */
 
-/*
- * A job is one connection or one datagram served by a blocking handler.
- * Inline jobs run on the loop and end there.  Every other job is
- * created by the loop, runs elsewhere (a thread, a pool thread, a child
- * process) and is collected by the loop again: threads put finished jobs
- * on the done list and write the worker's eventfd; children are watched
- * through a pidfd.  Only the loop's thread creates, counts and frees jobs;
- * the lock guards the lists that other threads touch, and the registry of
- * running jobs through which a stop or a total timeout shuts their
- * sockets down.
- */
-
-#include "core.h"
+#include "jobs.h"
 
 #include <fcntl.h>
-#include <linux/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Datagrams being handled or queued per worker; more are dropped. */
-#define DGRAM_JOBS_MAX 256
-/* A forked handler gets this long between SIGTERM and SIGKILL. */
-#define KILL_AFTER_MS 1000
-/* Longest period of the jobs' timer: reaping without pidfd, SIGKILL. */
-#define TICK_MAX_MS 250
-
-struct job {
-	struct sock__list link; /* js->queue, js->active or js->done */
-	struct sock__jobs *js;
-	const struct sock_service *svc;
-	/* stream: the connection; datagram: the socket to reply on */
-	struct sock conn;
-	/* conn's descriptor while it may be shut down, else -1 */
-	int fd;
-	bool stream;
-	bool has_thread;
-	pthread_t thread;
-	pid_t pid; /* forked handler, or 0 */
-	int pidfd;
-	struct sock_watch pid_watch;
-	int64_t started_ms;
-	int64_t term_ms; /* when SIGTERM was sent, or 0 */
-	bool killed;	 /* SIGKILL was sent */
-	int err;	 /* why it was cut short, or 0 */
-	uint64_t bytes_in, bytes_out;
-	struct sock_addr peer;
-	size_t len;
-	char data[]; /* the datagram */
-};
-
-struct sock__jobs {
-	struct sock__worker *w;
-	pthread_mutex_t lock;
-	pthread_cond_t queued; /* pool: a job was queued, or quit */
-	pthread_cond_t ended;  /* a job moved to done */
-	struct sock__list queue;
-	struct sock__list active;
-	struct sock__list done;
-	bool quit;
-	/* the loop's side: done jobs are announced on wake_fd */
-	int wake_fd;
-	struct sock_watch wake_watch;
-	struct sock_timer timer;
-	unsigned int njobs;   /* not yet collected */
-	unsigned int ndgrams; /* of which datagrams */
-	pthread_t *pool;
-	unsigned int npool;
-	bool no_pidfd; /* pidfd_open is not in this kernel */
-};
-
-static const struct sock_server_config *config(const struct sock__worker *w)
-{
-	return &w->srv->cfg;
-}
-
-/* ---- the handler's side ---- */
-
-/* Whether the peer's FIN has arrived, in a TCP state numbered as in the
- * kernel's include/net/tcp_states.h: tcpi_bytes_received counts the FIN's
- * sequence number as a byte. */
-static bool fin_received(uint8_t state)
-{
-	switch (state) {
-	case 6:	 /* TIME_WAIT */
-	case 7:	 /* CLOSE */
-	case 8:	 /* CLOSE_WAIT */
-	case 9:	 /* LAST_ACK */
-	case 11: /* CLOSING */
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Bytes moved on a TCP connection, from the kernel's counters. */
-static void tcp_counts(struct job *job)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if ((job->conn.family != AF_INET && job->conn.family != AF_INET6) ||
-	    getsockopt(job->conn.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
-	    len < offsetof(struct tcp_info, tcpi_dsack_dups))
-		return;
-	job->bytes_in = ti.tcpi_bytes_received;
-	if (job->bytes_in && fin_received(ti.tcpi_state))
-		job->bytes_in--;
-	job->bytes_out = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans +
-			 ti.tcpi_notsent_bytes;
-}
-
-/*
- * Close the connection unless the handler detached it.  As socketserver
- * does, shut the sending side first so the peer sees the end of stream
- * even if another process still holds the descriptor.
- */
-static void close_conn(struct job *job)
-{
-	job->fd = -1;
-	if (job->conn.fd < 0)
-		return;
-	tcp_counts(job);
-	shutdown(job->conn.fd, SHUT_WR);
-	sock_close(&job->conn);
-}
-
-static void serve(struct job *job)
-{
-	const struct sock_service *svc = job->svc;
-
-	if (job->stream)
-		svc->handle(&job->conn, &job->peer, svc->data);
-	else
-		svc->handle_datagram(&job->conn, job->data, job->len,
-				     &job->peer, svc->data);
-}
-
-static void wake_loop(struct sock__jobs *js)
-{
-	uint64_t one = 1;
-
-	/* EAGAIN: the counter is full, the loop is woken anyway. */
-	if (write(js->wake_fd, &one, sizeof(one)) < 0)
-		return;
-}
-
-/* The handler returned: close, hand the job back to the loop.  Called
- * with the lock held, so no shutdown can meet a descriptor being closed
- * (and its number reused). */
-static void job_done_locked(struct job *job)
-{
-	struct sock__jobs *js = job->js;
-
-	if (job->stream)
-		close_conn(job);
-	else
-		sock_close(&job->conn);
-	sock__list_del(&job->link);
-	sock__list_add_tail(&js->done, &job->link);
-	pthread_cond_broadcast(&js->ended);
-	wake_loop(js);
-}
-
-static void *thread_main(void *arg)
-{
-	struct job *job = arg;
-	struct sock__jobs *js = job->js;
-
-	serve(job);
-	pthread_mutex_lock(&js->lock);
-	job_done_locked(job);
-	pthread_mutex_unlock(&js->lock);
-	return NULL;
-}
-
-static void *pool_main(void *arg)
-{
-	struct sock__jobs *js = arg;
-	struct job *job;
-
-	pthread_mutex_lock(&js->lock);
-	for (;;) {
-		while (!js->quit && sock__list_is_empty(&js->queue))
-			pthread_cond_wait(&js->queued, &js->lock);
-		if (sock__list_is_empty(&js->queue))
-			break;
-		job = sock__container_of(js->queue.next, struct job, link);
-		sock__list_del(&job->link);
-		sock__list_add_tail(&js->active, &job->link);
-		pthread_mutex_unlock(&js->lock);
-		serve(job);
-		pthread_mutex_lock(&js->lock);
-		job_done_locked(job);
-	}
-	pthread_mutex_unlock(&js->lock);
-	return NULL;
-}
-
-/*
- * Close what a forked handler inherited and does not need: every worker's
- * listeners (so no port is held by a child: a connect during the stop's
- * grace period must be refused) and this worker's event connections.
- * The other workers' connection lists may have been mid-change in their
- * threads when the process forked, so they are not walked; the server
- * shuts such connections down before closing them instead (conn.c).
- */
-static void close_inherited(struct sock__worker *w, const struct job *job)
-{
-	const struct sock_server *srv = w->srv;
-	struct sock__listener *l;
-	struct sock__list *e;
-	struct sock_conn *c;
-	unsigned int k;
-	size_t i;
-
-	for (k = 0; k < srv->nworkers; k++) {
-		for (i = 0; i < srv->workers[k].nlis; i++) {
-			l = srv->workers[k].lis[i];
-			if (!l->closed && l->sock.fd != job->conn.fd)
-				close(l->sock.fd);
-		}
-	}
-	for (e = w->conns.next; e != &w->conns; e = e->next) {
-		c = sock__container_of(e, struct sock_conn, all);
-		if (c->fd >= 0)
-			close(c->fd);
-	}
-}
-
-/*
- * The child of a forked handler.  It never returns into the server's
- * code and ends with _exit(), so no atexit handler or stdio buffer of the
- * parent runs twice.  The loop thread blocks the signals it reads with
- * signalfd; the child starts with none blocked, so SIGTERM ends it.
- */
-__attribute__((noreturn)) static void child_main(struct sock__worker *w,
-						 struct job *job)
-{
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	close_inherited(w, job);
-	serve(job);
-	if (job->stream)
-		close_conn(job);
-	_exit(0);
-}
 
 /* ---- the loop's side ---- */
 
@@ -417,7 +174,7 @@ static void reap_unwatched(struct sock__jobs *js)
 			continue;
 		sock__list_del(&job->link);
 		sock__list_add_tail(&js->done, &job->link);
-		wake_loop(js);
+		sock__jobs_wake(js);
 	}
 	pthread_mutex_unlock(&js->lock);
 }
@@ -490,7 +247,8 @@ static int start_pool(struct sock__jobs *js)
 	if (!js->pool)
 		return -ENOMEM;
 	while (js->npool < n &&
-	       pthread_create(&js->pool[js->npool], NULL, pool_main, js) == 0)
+	       pthread_create(&js->pool[js->npool], NULL,
+			      sock__handler_pool_main, js) == 0)
 		js->npool++;
 	/* Creating many threads takes a while (seconds under valgrind):
 	 * timers started later in this batch must not start from a clock
@@ -525,7 +283,8 @@ static int start_thread(struct sock__jobs *js, struct job *job)
 	int err;
 
 	register_job(js, job, &js->active);
-	err = pthread_create(&job->thread, NULL, thread_main, job);
+	err = pthread_create(&job->thread, NULL, sock__handler_thread_main,
+			     job);
 	if (err) {
 		unregister_job(js, job);
 		return -err;
@@ -576,7 +335,7 @@ static int start_child(struct sock__jobs *js, struct job *job)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		child_main(w, job);
+		sock__handler_child_main(w, job);
 	/* Forking a large process takes a while, as above. */
 	sock__loop_update_time(w->loop);
 	job->pid = pid;
@@ -658,8 +417,8 @@ static void serve_inline(struct sock__listener *l, int fd,
 	sock__adopt(&job.conn, fd, l->sock.family, l->sock.type,
 		    l->sock.protocol);
 	job.conn.timeout_ms = config(w)->idle_timeout_ms;
-	serve(&job);
-	close_conn(&job);
+	sock__handler_serve(&job);
+	sock__handler_close_conn(&job);
 	/* The loop stood still while the handler ran. */
 	sock__loop_update_time(w->loop);
 	emit_close(w, &job);

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* listener.c -- listeners: starting, pausing at the cap, accepting, closing */
+
+#include "core.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool is_stream(const struct sock__listener *l)
+{
+	return l->sock.type == SOCK_STREAM || l->sock.type == SOCK_SEQPACKET;
+}
+
+/* Make the engine's state match what l should be doing. */
+void sock__listener_update(struct sock__listener *l)
+{
+	struct sock__worker *w = l->w;
+	int err;
+	bool want = !l->closed && !w->stopping && w->started &&
+		    !l->resume.slot && !(is_stream(l) && w->cap_paused);
+
+	if (want == !l->paused)
+		return;
+	if (want) {
+		err = w->loop->eng->listener_start(l);
+		if (err == 0) {
+			l->paused = false;
+			return;
+		}
+		/* Out of memory, say: try again after a while rather than
+		 * leave the listener paused for good, unseen. */
+		sock__report(w, SOCK__REPORT_ACCEPT, l->svc->name, &l->addr,
+			     err);
+		if (sock_timer_start(w->loop, &l->resume, 1000, 0) == 0)
+			return;
+	} else {
+		w->loop->eng->listener_pause(l);
+		l->paused = true;
+	}
+}
+
+void sock__worker_pause_accepting(struct sock__worker *w, bool pause)
+{
+	size_t i;
+
+	w->cap_paused = pause;
+	for (i = 0; i < w->nlis; i++)
+		sock__listener_update(w->lis[i]);
+}
+
+void sock__listener_accepted(struct sock__listener *l, int fd,
+			     const struct sockaddr *sa, socklen_t salen)
+{
+	struct sock__worker *w = l->w;
+	struct sock_addr peer;
+	struct sock s = { .fd = fd };
+
+	if (w->stopping) {
+		close(fd);
+		return;
+	}
+	l->backoff_ms = 0;
+	if (!sa || sock_addr_from_sockaddr(&peer, sa, salen))
+		if (sock_getpeername(&s, &peer))
+			memset(&peer, 0, sizeof(peer));
+	if (!sock__source_add(w->srv, &peer)) {
+		sock__report(w, SOCK__REPORT_PER_SOURCE, l->svc->name, &peer,
+			     -EMFILE);
+		close(fd);
+		return;
+	}
+	if (l->svc->mode == SOCK_MODE_EVENT) {
+		sock__conn_open(l, fd, &peer);
+		return;
+	}
+	sock__worker_conn_started(w, l->svc->name);
+	sock__emit(w, SOCK_EV_ACCEPT, l->svc->name, &peer, 0, NULL);
+	sock__job_accepted(l, fd, &peer);
+}
+
+static void resume_listener(struct sock_timer *t, void *arg)
+{
+	struct sock__listener *l = arg;
+
+	(void)t;
+	sock__listener_update(l);
+}
+
+/*
+ * Out of descriptors: the pending connection cannot be accepted, and
+ * level-triggered readiness would report it again at once, forever.  Free
+ * the descriptor kept in reserve, accept the connection and close it (the
+ * client sees a clean close instead of a hang), take the reserve back,
+ * and pause accepting for a back-off that doubles up to a second.
+ */
+void sock__listener_accept_failed(struct sock__listener *l, int err)
+{
+	struct sock__worker *w = l->w;
+	int fd;
+
+	if ((err == -EMFILE || err == -ENFILE) && w->reserve_fd >= 0) {
+		close(w->reserve_fd);
+		fd = accept4(l->sock.fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	sock__report(w,
+		     err == -EMFILE || err == -ENFILE ? SOCK__REPORT_DESCRIPTORS
+						      : SOCK__REPORT_ACCEPT,
+		     l->svc->name, NULL, err);
+	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 50;
+	if (l->backoff_ms > 1000)
+		l->backoff_ms = 1000;
+	if (sock_timer_start(w->loop, &l->resume, l->backoff_ms, 0) == 0)
+		sock__listener_update(l);
+}
+
+void sock__listener_close(struct sock__listener *l)
+{
+	if (l->closed)
+		return;
+	sock_timer_stop(l->w->loop, &l->resume);
+	l->w->loop->eng->listener_close(l);
+	l->closed = true;
+	l->paused = true;
+	l->w->nlis_open--;
+}
+
+void sock__listener_free(struct sock__listener *l)
+{
+	if (!l->closed && l->w->started)
+		sock__listener_close(l);
+	else if (!l->closed)
+		sock_close(&l->sock);
+	free(l);
+}
+
+int sock__listener_attach(struct sock__worker *w,
+			  const struct sock_service *svc, struct sock *s,
+			  int index)
+{
+	struct sock__listener *l, **lis;
+	size_t cap;
+
+	if (w->nlis == w->lis_cap) {
+		cap = w->lis_cap ? 2 * w->lis_cap : 8;
+		lis = realloc(w->lis, cap * sizeof(*lis));
+		if (!lis)
+			return -ENOMEM;
+		w->lis = lis;
+		w->lis_cap = cap;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->sock = *s;
+	sock__clear(s);
+	l->svc = svc;
+	l->w = w;
+	l->index = index;
+	l->paused = true;
+	sock_timer_init(&l->resume, resume_listener, l);
+	if (sock_getsockname(&l->sock, &l->addr))
+		memset(&l->addr, 0, sizeof(l->addr));
+	w->lis[w->nlis++] = l;
+	w->nlis_open++;
+	return 0;
+}

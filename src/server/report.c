@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c -- events, and limits reported at most once a second per kind */
+
+#include "core.h"
+
+#include <string.h>
+
+static const char *const report_what[SOCK__REPORT_COUNT] = {
+	[SOCK__REPORT_MAX_CONNS] = "max-connections",
+	[SOCK__REPORT_PER_SOURCE] = "max-per-source",
+	[SOCK__REPORT_IDLE] = "idle-timeout",
+	[SOCK__REPORT_TOTAL] = "total-timeout",
+	[SOCK__REPORT_DESCRIPTORS] = "descriptors",
+	[SOCK__REPORT_OVERFLOW] = "output-overflow",
+	[SOCK__REPORT_TRUNCATED] = "datagram-truncated",
+	[SOCK__REPORT_PRIVILEGED] = "privileged-source-port",
+	[SOCK__REPORT_OWN_PORT] = "own-service-port",
+	[SOCK__REPORT_RATE] = "datagram-rate",
+	[SOCK__REPORT_ACCEPT] = "accept",
+	[SOCK__REPORT_NOMEM] = "memory",
+};
+
+static void emit_full(struct sock__worker *w, struct sock_event *ev)
+{
+	ev->worker = w->index;
+	w->srv->cfg.on_event(ev, w->srv->cfg.event_data);
+}
+
+void sock__emit(struct sock__worker *w, enum sock_event_kind kind,
+		const char *service, const struct sock_addr *addr, int err,
+		const char *what)
+{
+	struct sock_event ev;
+
+	if (!w->srv->cfg.on_event)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.service = service;
+	ev.addr = addr;
+	ev.err = err;
+	ev.what = what;
+	emit_full(w, &ev);
+}
+
+static void emit_report(struct sock__worker *w, enum sock__report_kind kind,
+			const char *service, const struct sock_addr *addr,
+			int err, unsigned int count)
+{
+	struct sock_event ev;
+
+	if (!w->srv->cfg.on_event)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind == SOCK__REPORT_ACCEPT || kind == SOCK__REPORT_NOMEM
+			  ? SOCK_EV_ERROR
+			  : SOCK_EV_LIMIT;
+	ev.service = service;
+	ev.addr = addr;
+	ev.err = err;
+	ev.what = report_what[kind];
+	ev.count = count;
+	emit_full(w, &ev);
+}
+
+void sock__report(struct sock__worker *w, enum sock__report_kind kind,
+		  const char *service, const struct sock_addr *addr, int err)
+{
+	struct sock__report *r = &w->reports[kind];
+	int64_t now = w->loop->now_ms;
+
+	if (r->last_ms && now - r->last_ms < 1000) {
+		r->suppressed++;
+		r->service = service;
+		r->err = err;
+		return;
+	}
+	r->last_ms = now ? now : 1;
+	r->suppressed = 0;
+	emit_report(w, kind, service, addr, err, 1);
+}
+
+void sock__report_flush(struct sock__worker *w, bool all)
+{
+	int64_t now = w->loop->now_ms;
+	struct sock__report *r;
+	int k;
+
+	for (k = 0; k < SOCK__REPORT_COUNT; k++) {
+		r = &w->reports[k];
+		if (!r->suppressed || (!all && now - r->last_ms < 1000))
+			continue;
+		emit_report(w, (enum sock__report_kind)k, r->service, NULL,
+			    r->err, r->suppressed);
+		r->suppressed = 0;
+		r->last_ms = now;
+	}
+}

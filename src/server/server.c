@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/* server.c -- the public server: settings, services and listeners, run, stop */
+
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void apply_defaults(struct sock_server_config *c)
+{
+	if (!c->workers)
+		c->workers = 1;
+	if (!c->max_conns)
+		c->max_conns = 10000;
+	if (!c->max_per_source)
+		c->max_per_source = 256;
+	if (!c->idle_timeout_ms)
+		c->idle_timeout_ms = 300000;
+	if (!c->total_timeout_ms)
+		c->total_timeout_ms = SOCK_FOREVER;
+	if (!c->grace_ms)
+		c->grace_ms = 2000;
+	if (!c->output_limit)
+		c->output_limit = 256 * 1024;
+	if (!c->pool_threads)
+		c->pool_threads = 16;
+	if (!c->max_datagram)
+		c->max_datagram = 65536;
+	if (!c->dgram_rate)
+		c->dgram_rate = 1000;
+}
+
+static int check_config(const struct sock_server_config *c)
+{
+	if (c->workers > 256 || c->pool_threads > 4096 ||
+	    c->idle_timeout_ms < SOCK_FOREVER ||
+	    c->total_timeout_ms < SOCK_FOREVER || c->grace_ms < 0 ||
+	    c->output_limit > (1u << 28) || c->max_datagram > (1u << 24) ||
+	    c->engine > SOCK_ENGINE_URING)
+		return -EINVAL;
+	return 0;
+}
+
+int sock_server_new(struct sock_server **out,
+		    const struct sock_server_config *config)
+{
+	struct sock_server *srv;
+	unsigned int i;
+	int err;
+
+	*out = NULL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	if (config)
+		srv->cfg = *config;
+	err = check_config(&srv->cfg);
+	if (err)
+		goto out_free;
+	apply_defaults(&srv->cfg);
+	pthread_mutex_init(&srv->src_lock, NULL);
+	pthread_mutex_init(&srv->rate_lock, NULL);
+	srv->workers = calloc(srv->cfg.workers, sizeof(*srv->workers));
+	if (!srv->workers) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < srv->cfg.workers; i++) {
+		err = sock__worker_init(srv, &srv->workers[i], i);
+		srv->nworkers = i + 1;
+		if (err)
+			goto out_server;
+	}
+	*out = srv;
+	return 0;
+
+out_server:
+	sock_server_free(srv);
+	return err;
+out_free:
+	free(srv);
+	return err;
+}
+
+void sock_server_free(struct sock_server *srv)
+{
+	struct sock__adopted *a, *next;
+	unsigned int i;
+
+	if (!srv)
+		return;
+	for (i = 0; i < srv->nworkers; i++)
+		sock__worker_release(&srv->workers[i]);
+	for (a = srv->adopted; a; a = next) {
+		next = a->next;
+		sock_close(&a->sock);
+		free(a);
+	}
+	sock__sources_free(srv);
+	free(srv->rates);
+	free(srv->workers);
+	pthread_mutex_destroy(&srv->src_lock);
+	pthread_mutex_destroy(&srv->rate_lock);
+	free(srv);
+}
+
+static int check_service(const struct sock_service *svc, int type)
+{
+	bool dgram = type == SOCK_DGRAM;
+
+	if (!svc || !svc->name || svc->mode > SOCK_MODE_FORK)
+		return -EINVAL;
+	if (svc->mode == SOCK_MODE_EVENT)
+		return (dgram ? svc->on_datagram != NULL : svc->on_data != NULL)
+			       ? 0
+			       : -EINVAL;
+	return (dgram ? svc->handle_datagram != NULL : svc->handle != NULL)
+		       ? 0
+		       : -EINVAL;
+}
+
+static int remember_port(struct sock_server *srv, const struct sock_addr *a,
+			 int type)
+{
+	int port = sock_addr_port(a);
+
+	if (type != SOCK_DGRAM || port <= 0)
+		return 0;
+	if (srv->nown_ports < SOCK_ARRAY_SIZE(srv->own_ports))
+		srv->own_ports[srv->nown_ports++] = (uint16_t)port;
+	if (!srv->rates) {
+		srv->rates = calloc(SOCK__RATE_SLOTS, sizeof(*srv->rates));
+		if (!srv->rates)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Undo a sock_server_add that failed half-way: the listeners numbered
+ * index that earlier workers got. */
+static void detach_listeners(struct sock_server *srv, int index)
+{
+	struct sock__worker *w;
+	unsigned int i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		w = &srv->workers[i];
+		if (w->nlis && w->lis[w->nlis - 1]->index == index) {
+			sock__listener_free(w->lis[--w->nlis]);
+			w->nlis_open--;
+		}
+	}
+}
+
+int sock_server_add(struct sock_server *srv, const struct sock_service *svc,
+		    int type, const char *text, int flags)
+{
+	char bound[SOCK_ADDR_STRLEN];
+	struct sock_addr addr;
+	unsigned int i, n;
+	struct sock s;
+	int err, index;
+
+	err = check_service(svc, type);
+	if (err || srv->ran)
+		return err ? err : -EBUSY;
+	n = srv->nworkers;
+	if ((svc->flags & SOCK_SERVICE_ONE_LOOP) ||
+	    sock__addr_is_local_text(text))
+		n = 1;
+	if (n > 1)
+		flags |= SOCK_LISTEN_REUSEPORT;
+	index = srv->next_index++;
+	for (i = 0; i < n; i++) {
+		/* Every worker's socket on the port the first one got. */
+		err = sock_listen(&s, type, i ? bound : text, 0, flags);
+		if (err)
+			return err;
+		if (i == 0) {
+			err = sock_getsockname(&s, &addr);
+			if (!err &&
+			    sock_addr_format(&addr, bound, sizeof(bound)) < 0)
+				err = -ENOSPC;
+			if (!err)
+				err = remember_port(srv, &addr, type);
+		}
+		if (!err)
+			err = sock__listener_attach(&srv->workers[i], svc, &s,
+						    index);
+		if (err) {
+			sock_close(&s);
+			detach_listeners(srv, index);
+			return err;
+		}
+	}
+	if (svc->mode == SOCK_MODE_FORK)
+		srv->forks = true;
+	return index;
+}
+
+int sock_server_adopt(struct sock_server *srv, const struct sock_service *svc,
+		      struct sock *sock)
+{
+	struct sock_addr addr;
+	struct sock__adopted *a;
+	int listening = 0, err, index;
+
+	if (srv->ran || sock->fd < 0)
+		return -EINVAL;
+	err = check_service(svc, sock->type);
+	if (err)
+		return err;
+	if (svc->mode == SOCK_MODE_FORK)
+		srv->forks = true;
+	if (sock->type != SOCK_DGRAM) {
+		err = sock_getsockopt(sock, SOL_SOCKET, SO_ACCEPTCONN,
+				      &listening);
+		if (err)
+			return err;
+	}
+	if (sock->type == SOCK_DGRAM || listening) {
+		index = srv->next_index++;
+		if (sock_getsockname(sock, &addr) == 0) {
+			err = remember_port(srv, &addr, sock->type);
+			if (err)
+				return err;
+		}
+		err = sock__listener_attach(&srv->workers[0], svc, sock, index);
+		return err ? err : index;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->sock = *sock;
+	a->svc = svc;
+	sock__clear(sock);
+	a->next = srv->adopted;
+	srv->adopted = a;
+	return 0;
+}
+
+int sock_server_addr(const struct sock_server *srv, int index,
+		     struct sock_addr *addr)
+{
+	const struct sock__worker *w = &srv->workers[0];
+	size_t i;
+
+	for (i = 0; i < w->nlis; i++) {
+		if (w->lis[i]->index == index) {
+			*addr = w->lis[i]->addr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void sock_server_stop(struct sock_server *srv)
+{
+	unsigned int i;
+
+	atomic_store(&srv->stopping, 1);
+	for (i = 0; i < srv->nworkers; i++)
+		sock__loop_wake(srv->workers[i].loop);
+}
+
+static void on_signal(struct sock_loop *loop, int signo, void *arg)
+{
+	(void)loop;
+	(void)signo;
+	sock_server_stop(arg);
+}
+
+static int catch_signals(struct sock_server *srv)
+{
+	struct sock_loop *loop = srv->workers[0].loop;
+	int err;
+
+	if (pthread_sigmask(SIG_SETMASK, NULL, &srv->old_sigmask) == 0)
+		srv->sigmask_saved = true;
+	err = sock_loop_signal(loop, SIGINT, on_signal, srv);
+	if (!err)
+		err = sock_loop_signal(loop, SIGTERM, on_signal, srv);
+	return err;
+}
+
+/*
+ * After the stop, give the program its signal mask back.  A SIGINT or
+ * SIGTERM that came while the server was stopping (a second Ctrl-C, or
+ * timeout(1) and systemd signalling the process and then its group) asked
+ * for what is done: it is taken, not left pending to kill the process
+ * once unblocked.  Signals the program itself had blocked stay pending.
+ */
+static void restore_signals(struct sock_server *srv)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t ours;
+
+	sigemptyset(&ours);
+	if (!sigismember(&srv->old_sigmask, SIGINT))
+		sigaddset(&ours, SIGINT);
+	if (!sigismember(&srv->old_sigmask, SIGTERM))
+		sigaddset(&ours, SIGTERM);
+	while (sigtimedwait(&ours, NULL, &now) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &srv->old_sigmask, NULL);
+}
+
+void sock__server_open_adopted(struct sock_server *srv)
+{
+	struct sock__worker *w = &srv->workers[0];
+	struct sock__listener *l;
+	struct sock__adopted *a;
+	struct sock_addr peer;
+	int fd;
+
+	while ((a = srv->adopted)) {
+		srv->adopted = a->next;
+		/* A connection needs a listener for its service and
+		 * worker: a closed stand-in. */
+		if (sock__listener_attach(w, a->svc, &a->sock, -1) == 0) {
+			l = w->lis[w->nlis - 1];
+			l->closed = true;
+			w->nlis_open--;
+			if (sock_getpeername(&l->sock, &peer))
+				memset(&peer, 0, sizeof(peer));
+			/* The stand-in keeps family and type for the
+			 * handler's socket; only the descriptor moves. */
+			fd = l->sock.fd;
+			l->sock.fd = -1;
+			sock__listener_accepted(
+				l, fd, peer.len ? &peer.u.sa : NULL, peer.len);
+		} else {
+			sock_close(&a->sock);
+		}
+		free(a);
+	}
+}
+
+int sock_server_run(struct sock_server *srv)
+{
+	unsigned int i;
+	int err = 0;
+
+	if (srv->ran)
+		return -EBUSY;
+	srv->ran = true;
+	if (srv->cfg.stop_on_signals) {
+		err = catch_signals(srv);
+		if (err)
+			return err;
+	}
+	for (i = 1; i < srv->nworkers; i++) {
+		err = -pthread_create(&srv->workers[i].thread, NULL,
+				      sock__worker_main, &srv->workers[i]);
+		if (err) {
+			sock_server_stop(srv);
+			break;
+		}
+		srv->workers[i].thread_started = true;
+	}
+	sock__worker_main(&srv->workers[0]);
+	for (i = 1; i < srv->nworkers; i++)
+		if (srv->workers[i].thread_started)
+			pthread_join(srv->workers[i].thread, NULL);
+	/* "run returns when every handler has returned": join the pools. */
+	for (i = 0; i < srv->nworkers; i++)
+		sock__jobs_release(&srv->workers[i]);
+	for (i = 0; i < srv->nworkers && !err; i++)
+		err = srv->workers[i].run_err;
+	if (srv->sigmask_saved)
+		restore_signals(srv);
+	return err;
+}
+
+int sock_serve(const struct sock_service *svc, int type, const char *addr,
+	       const struct sock_server_config *config)
+{
+	struct sock_server_config defaults = { .stop_on_signals = true };
+	struct sock_server *srv;
+	int err;
+
+	err = sock_server_new(&srv, config ? config : &defaults);
+	if (err)
+		return err;
+	err = sock_server_add(srv, svc, type, addr, 0);
+	if (err >= 0)
+		err = sock_server_run(srv);
+	sock_server_free(srv);
+	return err < 0 ? err : 0;
+}
