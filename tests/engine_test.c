@@ -13,7 +13,7 @@
  * loop skip their io_uring run under valgrind.
  */
 
-#include "engine/engine.h"
+#include "server/core.h"
 #include "server_util.h"
 
 #include <linux/audit.h>
@@ -711,8 +711,8 @@ static void noting_echo(struct sock_conn *c, const void *data, size_t len)
 {
 	if (sock_conn_send(c, data, len))
 		return;
-	if (sock__outq_len(c) > *max_queued)
-		*max_queued = sock__outq_len(c);
+	if (sock__conn_output_len(c) > *max_queued)
+		*max_queued = sock__conn_output_len(c);
 }
 
 static const struct sock_service noting_svc = {
@@ -1322,6 +1322,99 @@ static void datagram_replies_are_copied_unless_echoed(void)
 }
 ENGINES(datagram_replies_are_copied_unless_echoed, false)
 
+/* ---- the errors engines report ---- */
+
+static void swap_and_stop_reading(struct sock_conn *c, const void *data,
+				  size_t len)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	(void)data;
+	(void)len;
+	CHECK_INT(null, >=, 0);
+	/* The socket goes, /dev/null takes its number: the next epoll_ctl
+	 * on it fails (EPERM: a file epoll cannot watch). */
+	CHECK_INT(dup3(null, c->fd, O_CLOEXEC), ==, c->fd);
+	close(null);
+	sock__conn_set_reading(c, false);
+}
+
+static const struct sock_service swap_svc = {
+	.name = "swap",
+	.on_data = swap_and_stop_reading,
+};
+
+/*
+ * An epoll_ctl that fails ends the connection with its own error (here
+ * EPERM), not a made-up one: on_close and the close event say what
+ * happened.
+ */
+static void epoll_failure_ends_a_connection_with_its_error(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct rec_event ev;
+	struct tserver t;
+	struct sock c;
+
+	use_engine(SOCK_ENGINE_EPOLL);
+	ts_new(&t, &cfg);
+	ts_addr(&t, ts_add(&t, &swap_svc, SOCK_STREAM, "127.0.0.1:0", 0), addr);
+	ts_start(&t);
+	client(&c, SOCK_STREAM, addr);
+	CHECK_OK(sock_sendall(&c, "x", 1, NULL, 0));
+	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 1, 3000));
+	CHECK(rec_find(SOCK_EV_CLOSE, 0, &ev));
+	CHECK_ERR(ev.err, -EPERM);
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+
+static void unix_dgram_sender(struct sock *c, const char *server,
+			      const char *msg)
+{
+	CHECK_OK(sock_open(c, AF_UNIX, SOCK_DGRAM, 0));
+	CHECK_OK(sock_bind(c, "unix:"));
+	CHECK_OK(sock_connect_to(c, server));
+	CHECK_OK(sock_sendall(c, msg, strlen(msg), NULL, 0));
+}
+
+/*
+ * Replies sent in one batch, the first to a sender that went away: that
+ * reply is reported with its own error (the receiver is gone:
+ * ECONNREFUSED), not with what a later reply of the batch left behind,
+ * and the later reply still goes out.
+ */
+static void failed_reply_is_reported_with_its_error(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char addr[SOCK_ADDR_STRLEN], buf[16];
+	struct rec_event ev;
+	struct tserver t;
+	struct sock gone, stays;
+
+	ts_new(&t, &cfg);
+	unix_name(addr, sizeof(addr));
+	ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_DGRAM, addr, 0);
+	/* Both wait in the socket before the server reads: one batch. */
+	unix_dgram_sender(&gone, addr, "first");
+	unix_dgram_sender(&stays, addr, "second");
+	CHECK_OK(sock_close(&gone));
+	ts_start(&t);
+	CHECK_OK(sock_settimeout(&stays, 3000));
+	CHECK_INT(sock_recv(&stays, buf, sizeof(buf), 0), ==, 6);
+	CHECK(memcmp(buf, "second", 6) == 0);
+	CHECK(rec_wait(SOCK_EV_LIMIT, "output-overflow", 1, 3000));
+	CHECK(rec_find(SOCK_EV_LIMIT, 0, &ev));
+	CHECK_STR(ev.what, "output-overflow");
+	CHECK_ERR(ev.err, -ECONNREFUSED);
+	CHECK_OK(sock_close(&stays));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(failed_reply_is_reported_with_its_error)
+
 static const struct test tests[] = {
 	TEST_ENGINES(timers_fire_in_order_and_in_time),
 	TEST_ENGINES(watches_are_level_triggered),
@@ -1348,6 +1441,8 @@ static const struct test tests[] = {
 	TEST_ENGINES(workers_share_a_port),
 	TEST_ENGINES(datagrams_empty_full_and_truncated),
 	TEST_ENGINES(datagram_replies_are_copied_unless_echoed),
+	TEST(epoll_failure_ends_a_connection_with_its_error),
+	TEST_ENGINES(failed_reply_is_reported_with_its_error),
 };
 
 int main(int argc, char **argv)

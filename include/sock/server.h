@@ -407,9 +407,9 @@ int sock_listen_fds(struct sock_listen_fd *out, size_t max) SOCK_WUR;
  * Send len bytes on conn: what the socket takes now goes at once, the
  * rest is copied into the connection's queue.  Returns 0, or the error
  * that ends the connection: -EPIPE if it is closing, -ECONNRESET, -ENOMEM,
- * or -ENOBUFS when its queue passes four times the output limit (a
- * producer that ignored sock_conn_is_full()).  The connection is then
- * closed by the server, so a handler may ignore the result.
+ * or -ENOBUFS when its queue passes four times the output limit and
+ * 64 KiB (a producer that ignored sock_conn_is_full()).  The connection
+ * is then closed by the server, so a handler may ignore the result.
  */
 int sock_conn_send(struct sock_conn *conn, const void *data, size_t len);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* engine_epoll.c -- the epoll engine: readiness, one recv and one send per message */
 
-#include "server/core.h"
+#include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 /* Events taken from the kernel per epoll_wait. */
 #define EPOLL_BATCH 256
 /* Stream input is read into one buffer per loop, this large. */
-#define RXBUF_SIZE (64 * 1024)
+#define RXBUF_SIZE SOCK__RECV_MAX
 /* Datagrams received (and replies sent) per recvmmsg (sendmmsg). */
 #define DGRAM_BATCH 32
 
@@ -42,6 +42,7 @@ struct dgram_batch {
 };
 
 struct epoll_engine {
+	int epfd;
 	struct epoll_event ev[EPOLL_BATCH];
 	int nev, cur; /* the batch being dispatched */
 	char *rxbuf;
@@ -75,7 +76,7 @@ static int ctl(struct sock_loop *loop, int op, int fd, uint32_t events,
 {
 	struct epoll_event ev = { .events = events, .data.u64 = k };
 
-	if (epoll_ctl(loop->epfd, op, fd, &ev) < 0)
+	if (epoll_ctl(state(loop)->epfd, op, fd, &ev) < 0)
 		return -errno;
 	return 0;
 }
@@ -83,14 +84,16 @@ static int ctl(struct sock_loop *loop, int op, int fd, uint32_t events,
 static int ep_init(struct sock_loop *loop)
 {
 	struct epoll_engine *st;
+	int err;
 
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (loop->epfd < 0) {
+	st->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (st->epfd < 0) {
+		err = -errno;
 		free(st);
-		return -errno;
+		return err;
 	}
 	loop->engine = st;
 	return 0;
@@ -106,9 +109,8 @@ static void ep_release(struct sock_loop *loop)
 		free(st->dg);
 	}
 	free(st->rxbuf);
+	close(st->epfd);
 	free(st);
-	close(loop->epfd);
-	loop->epfd = -1;
 	loop->engine = NULL;
 }
 
@@ -128,15 +130,20 @@ static void ep_watch_del(struct sock_loop *loop, struct sock_watch *w)
 
 /* ---- connections ---- */
 
-static int conn_set(struct sock_conn *c, uint8_t want)
+/* Make c's registration ask for what the core wants now: input while it
+ * wants input, writability while it waits for room.  Returns 0 or
+ * -errno. */
+static int conn_sync(struct sock_conn *c)
 {
-	struct sock_loop *loop = c->lis->w->loop;
+	struct sock_loop *loop = sock__conn_loop(c);
+	uint8_t want = (uint8_t)((sock__conn_wants_input(c) ? WANT_IN : 0) |
+				 (sock__conn_wants_room(c) ? WANT_OUT : 0));
 	uint32_t ev = (want & WANT_IN ? EPOLLIN : 0) |
 		      (want & WANT_OUT ? EPOLLOUT : 0);
 	int err;
 
-	if ((c->engine_bits & (WANT_IN | WANT_OUT)) == want &&
-	    (c->engine_bits & REGISTERED))
+	if ((c->engine_bits & REGISTERED) &&
+	    (c->engine_bits & (WANT_IN | WANT_OUT)) == want)
 		return 0;
 	err = ctl(loop,
 		  c->engine_bits & REGISTERED ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
@@ -147,109 +154,29 @@ static int conn_set(struct sock_conn *c, uint8_t want)
 	return 0;
 }
 
-static uint8_t conn_want(const struct sock_conn *c)
-{
-	return (uint8_t)((c->state & SOCK__CONN_READING ||
-					  c->state & SOCK__CONN_LINGER
-				  ? WANT_IN
-				  : 0) |
-			 (c->out || (c->state & SOCK__CONN_WANT_DRAIN)
-				  ? WANT_OUT
-				  : 0));
-}
-
 static int ep_conn_start(struct sock_conn *c)
 {
-	struct epoll_engine *st = state(c->lis->w->loop);
+	struct epoll_engine *st = state(sock__conn_loop(c));
 
 	if (!st->rxbuf) {
 		st->rxbuf = malloc(RXBUF_SIZE);
 		if (!st->rxbuf)
 			return -ENOMEM;
 	}
-	return conn_set(c, conn_want(c));
+	return conn_sync(c);
 }
 
-static void ep_conn_reading(struct sock_conn *c, bool on)
+static void ep_conn_reading(struct sock_conn *c)
 {
-	uint8_t want =
-		(uint8_t)((c->engine_bits & WANT_OUT) | (on ? WANT_IN : 0));
+	int err = conn_sync(c);
 
-	/* Not yet registered: conn_start will pick the state up. */
-	if (!(c->engine_bits & REGISTERED))
-		return;
-	if (conn_set(c, want))
-		sock__conn_failed(c, -ENOMEM);
-}
-
-static int ep_conn_send(struct sock_conn *c, const void *data, size_t len)
-{
-	ssize_t n = 0;
-	int err;
-
-	if (!c->out) {
-		n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				return -errno;
-			n = 0;
-		}
-		if (n > 0)
-			sock__conn_sent(c, (size_t)n);
-		if ((size_t)n == len)
-			return 0;
-	}
-	err = sock__outq_append(c, (const char *)data + n, len - (size_t)n);
 	if (err)
-		return err;
-	/* Before conn_start (a send from on_open), registering waits. */
-	if (c->engine_bits & REGISTERED)
-		return conn_set(c, (uint8_t)((c->engine_bits & WANT_IN) |
-					     WANT_OUT));
-	return 0;
+		sock__conn_failed(c, err);
 }
 
-/* EPOLLOUT with nothing queued means on_drain.  Before conn_start,
- * registering picks SOCK__CONN_WANT_DRAIN up. */
 static int ep_conn_want_room(struct sock_conn *c)
 {
-	if ((c->engine_bits & REGISTERED) &&
-	    conn_set(c, (uint8_t)((c->engine_bits & WANT_IN) | WANT_OUT)))
-		return -ENOMEM;
-	return 0;
-}
-
-/* EPOLLOUT with nothing queued: a producer waits for room. */
-static void conn_writable(struct sock_conn *c)
-{
-	if (conn_set(c, (uint8_t)(c->engine_bits & WANT_IN))) {
-		sock__conn_failed(c, -ENOMEM);
-		return;
-	}
-	sock__conn_drained(c);
-}
-
-static void conn_flush(struct sock_conn *c)
-{
-	struct sock__outq *q = c->out;
-	ssize_t n;
-
-	n = send(c->fd, q->data + q->head, q->tail - q->head,
-		 MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			sock__conn_failed(c, -errno);
-		return;
-	}
-	sock__outq_consume(c, (size_t)n);
-	sock__conn_sent(c, (size_t)n);
-	if (c->out)
-		return;
-	if (conn_set(c, (uint8_t)(c->engine_bits & WANT_IN))) {
-		sock__conn_failed(c, -ENOMEM);
-		return;
-	}
-	sock__conn_drained(c);
+	return conn_sync(c);
 }
 
 static void conn_recv(struct sock_loop *loop, struct sock_conn *c)
@@ -267,8 +194,9 @@ static void conn_recv(struct sock_loop *loop, struct sock_conn *c)
 static void conn_ready(struct sock_loop *loop, struct sock_conn *c, uint32_t ev)
 {
 	bool handled = false;
+	int err;
 
-	if (c->state & (SOCK__CONN_PENDING | SOCK__CONN_DEAD))
+	if (sock__conn_is_gone(c))
 		return;
 	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 	    (c->engine_bits & WANT_IN)) {
@@ -276,22 +204,28 @@ static void conn_ready(struct sock_loop *loop, struct sock_conn *c, uint32_t ev)
 		handled = true;
 	}
 	if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) &&
-	    (c->engine_bits & WANT_OUT) && !(c->state & SOCK__CONN_PENDING)) {
-		if (c->out)
-			conn_flush(c);
-		else
-			conn_writable(c);
+	    (c->engine_bits & WANT_OUT) && !sock__conn_is_gone(c)) {
+		sock__conn_writable(c);
 		handled = true;
 	}
+	if (sock__conn_is_gone(c))
+		return;
 	/* An error or hang-up on a connection that asked for nothing must
 	 * still end it, or level-triggered epoll reports it forever. */
-	if (!handled && (ev & (EPOLLHUP | EPOLLERR)))
+	if (!handled && (ev & (EPOLLHUP | EPOLLERR))) {
 		sock__conn_failed(c, -ECONNRESET);
+		return;
+	}
+	/* Writability is reported once per want_room: stop asking unless
+	 * the core asked again. */
+	err = conn_sync(c);
+	if (err)
+		sock__conn_failed(c, err);
 }
 
 static void ep_conn_close(struct sock_conn *c)
 {
-	struct sock_loop *loop = c->lis->w->loop;
+	struct sock_loop *loop = sock__conn_loop(c);
 
 	/* The descriptor may live on in a forked child, where close()
 	 * would not remove it from the epoll set. */
@@ -343,7 +277,7 @@ static int dgram_setup(struct sock_loop *loop, size_t slot)
 
 static void dgram_flush(struct dgram_batch *dg)
 {
-	unsigned int sent = 0, dropped = 0;
+	unsigned int sent = 0;
 	int n;
 
 	while (sent < dg->nout) {
@@ -355,15 +289,14 @@ static void dgram_flush(struct dgram_batch *dg)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		/* The reply at sent failed (its peer unreachable, say, or
-		 * the socket buffer full): skip it, send the rest. */
+		/* sendmmsg fails only for the first message it is given:
+		 * errno is that reply's (its peer unreachable, say, or the
+		 * socket buffer full).  Skip it, send the rest. */
+		if (dg->out_lis)
+			sock__dgram_reply_failed(dg->out_lis,
+						 n < 0 ? -errno : -EIO);
 		sent++;
-		dropped++;
 	}
-	if (dropped && dg->out_lis)
-		sock__report(dg->out_lis->w, SOCK__REPORT_OVERFLOW,
-			     dg->out_lis->svc->name, NULL,
-			     n < 0 ? -errno : -EAGAIN);
 	dg->nout = 0;
 	dg->arena_used = 0;
 }
@@ -371,7 +304,7 @@ static void dgram_flush(struct dgram_batch *dg)
 static int ep_dgram_reply(struct sock__listener *l, const void *data,
 			  size_t len, const struct sock_addr *peer)
 {
-	struct dgram_batch *dg = state(l->w->loop)->dg;
+	struct dgram_batch *dg = state(l->loop)->dg;
 	const char *p = data;
 	struct mmsghdr *m;
 
@@ -423,11 +356,6 @@ static void dgram_ready(struct sock_loop *loop, struct sock__listener *l)
 
 /* ---- listeners ---- */
 
-static bool is_dgram(const struct sock__listener *l)
-{
-	return l->sock.type == SOCK_DGRAM;
-}
-
 static void accept_ready(struct sock__listener *l)
 {
 	struct sockaddr_storage ss;
@@ -455,11 +383,11 @@ static void accept_ready(struct sock__listener *l)
 
 static int ep_listener_start(struct sock__listener *l)
 {
-	struct sock_loop *loop = l->w->loop;
+	struct sock_loop *loop = l->loop;
 	int err;
 
-	if (is_dgram(l)) {
-		err = dgram_setup(loop, l->w->srv->cfg.max_datagram);
+	if (sock__listener_is_dgram(l)) {
+		err = dgram_setup(loop, loop->limits.max_datagram);
 		if (err)
 			return err;
 	}
@@ -475,7 +403,7 @@ static int ep_listener_start(struct sock__listener *l)
 
 static void ep_listener_pause(struct sock__listener *l)
 {
-	struct sock_loop *loop = l->w->loop;
+	struct sock_loop *loop = l->loop;
 
 	if (!(l->engine_bits & REGISTERED))
 		return;
@@ -486,7 +414,7 @@ static void ep_listener_pause(struct sock__listener *l)
 
 static void ep_listener_close(struct sock__listener *l)
 {
-	struct dgram_batch *dg = state(l->w->loop)->dg;
+	struct dgram_batch *dg = state(l->loop)->dg;
 
 	if (dg && dg->nout && dg->out_fd == l->sock.fd)
 		dgram_flush(dg);
@@ -511,7 +439,7 @@ static void dispatch(struct sock_loop *loop, const struct epoll_event *ev)
 		l = p;
 		if (l->paused || l->closed)
 			break;
-		if (is_dgram(l))
+		if (sock__listener_is_dgram(l))
 			dgram_ready(loop, l);
 		else
 			accept_ready(l);
@@ -529,7 +457,7 @@ static int ep_wait(struct sock_loop *loop, int timeout_ms)
 	struct epoll_engine *st = state(loop);
 	int n;
 
-	n = epoll_wait(loop->epfd, st->ev, EPOLL_BATCH, timeout_ms);
+	n = epoll_wait(st->epfd, st->ev, EPOLL_BATCH, timeout_ms);
 	sock__loop_update_time(loop);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -553,7 +481,6 @@ const struct sock__engine sock__engine_epoll = {
 	.listener_pause = ep_listener_pause,
 	.listener_close = ep_listener_close,
 	.conn_start = ep_conn_start,
-	.conn_send = ep_conn_send,
 	.conn_want_room = ep_conn_want_room,
 	.conn_reading = ep_conn_reading,
 	.conn_close = ep_conn_close,

@@ -106,7 +106,6 @@ int sock_loop_new(struct sock_loop **out, enum sock_engine engine)
 	loop = calloc(1, sizeof(*loop));
 	if (!loop)
 		return -ENOMEM;
-	loop->epfd = -1;
 	loop->sig_fd = -1;
 	sigemptyset(&loop->sig_mask);
 	sock__loop_update_time(loop);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* engine_uring.c -- the io_uring engine: the ring, buffers, waiting */
+/* uring.c -- the io_uring engine: the ring, buffers, waiting */
 
 #include "uring.h"
 
@@ -65,16 +65,19 @@ void *sock__uring_pool_chunk(struct sock__uring_vec *chunks, size_t size)
 
 /* ---- submission ---- */
 
-struct io_uring_sqe *sock__uring_get_sqe(struct sock__uring *e)
+int sock__uring_get_sqe(struct sock__uring *e, struct io_uring_sqe **sqe)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+	int ret;
 
-	if (sqe)
-		return sqe;
+	*sqe = io_uring_get_sqe(&e->ring);
+	if (*sqe)
+		return 0;
 	/* The submission queue is full: hand it to the kernel now. */
-	if (io_uring_submit(&e->ring) < 0)
-		return NULL;
-	return io_uring_get_sqe(&e->ring);
+	ret = io_uring_submit(&e->ring);
+	if (ret < 0)
+		return ret;
+	*sqe = io_uring_get_sqe(&e->ring);
+	return *sqe ? 0 : -EBUSY;
 }
 
 int sock__uring_flush_now(struct sock__uring *e)
@@ -86,9 +89,9 @@ int sock__uring_flush_now(struct sock__uring *e)
 
 void sock__uring_cancel(struct sock__uring *e, uint64_t k)
 {
-	struct io_uring_sqe *sqe = sock__uring_get_sqe(e);
+	struct io_uring_sqe *sqe;
 
-	if (!sqe)
+	if (sock__uring_get_sqe(e, &sqe))
 		return;
 	io_uring_prep_cancel64(sqe, k, 0);
 	io_uring_sqe_set_data64(sqe, SOCK__URING_TAG_IGNORE);
@@ -114,22 +117,38 @@ static void group_free(struct sock__uring_bufs *g)
 		munmap(g->mem, g->count * g->stride);
 	free(g->refs);
 	free(g->free);
+	free(g->dirty);
 	memset(g, 0, sizeof(*g));
 }
 
-/* Top the ring up to its depth from the free stack, and tell the
- * kernel. */
-static void group_refill(struct sock__uring_bufs *g)
+/*
+ * Top the ring up to its depth from the free stack, and tell the kernel.
+ * A starved receive doubles the depth, up to max_depth: twice the
+ * receives that can take from it (a multishot receive in a flood would
+ * otherwise take every buffer of the ring in each batch, and have every
+ * page of them touched, for no more throughput than a buffer or two per
+ * receive per batch gives).
+ */
+static void group_refill(struct sock__uring_bufs *g, unsigned int max_depth)
 {
-	unsigned int n = 0;
+	unsigned int n = 0, cap = max_depth < g->depth0 ? g->depth0 : max_depth;
 	uint16_t bid;
 
+	if (cap > g->count)
+		cap = g->count;
 	if (g->starved) {
 		g->starved = false;
-		g->depth = 2 * g->depth < g->count ? 2 * g->depth : g->count;
+		g->starved_lately = true;
+		g->depth = 2 * g->depth;
 	}
+	if (g->depth > cap)
+		g->depth = cap;
 	while (g->inring < g->depth && g->nfree) {
 		bid = g->free[--g->nfree];
+		if (!g->dirty[bid]) {
+			g->dirty[bid] = 1;
+			g->ndirty++;
+		}
 		io_uring_buf_ring_add(g->br, sock__uring_buf_addr(g, bid),
 				      (unsigned int)g->len, bid,
 				      io_uring_buf_ring_mask(g->count),
@@ -146,18 +165,32 @@ static void group_refill(struct sock__uring_bufs *g)
  * inherit them (MADV_DONTFORK), and valgrind takes them as initialised,
  * as the kernel fills them unseen.
  */
+/* Hand g's ring, emptied, to the kernel.  Returns 0 or -errno. */
+static int group_register(struct sock__uring *e, struct sock__uring_bufs *g)
+{
+	struct io_uring_buf_reg reg = { .ring_entries = g->count,
+					.bgid = (uint16_t)g->bgid };
+	int err;
+
+	reg.ring_addr = (uint64_t)(uintptr_t)g->br;
+	io_uring_buf_ring_init(g->br);
+	err = io_uring_register_buf_ring(&e->ring, &reg, 0);
+	g->registered = err == 0;
+	return err;
+}
+
 int sock__uring_bufs_setup(struct sock__uring *e, struct sock__uring_bufs *g,
 			   int bgid, unsigned int count, size_t len,
 			   unsigned int depth)
 {
-	struct io_uring_buf_reg reg = { .ring_entries = count,
-					.bgid = (uint16_t)bgid };
 	size_t ring_bytes = count * sizeof(struct io_uring_buf);
 	unsigned int i;
 	int err;
 
 	g->count = count;
 	g->len = len;
+	g->bgid = bgid;
+	g->depth0 = depth;
 	/* Aligned for the kernel's recvmsg header at a buffer's start. */
 	g->stride = (len + 63) & ~(size_t)63;
 	g->depth = depth;
@@ -171,25 +204,84 @@ int sock__uring_bufs_setup(struct sock__uring *e, struct sock__uring_bufs *g,
 		g->mem = NULL;
 	g->refs = calloc(count, sizeof(*g->refs));
 	g->free = calloc(count, sizeof(*g->free));
-	if (!g->br || !g->mem || !g->refs || !g->free) {
+	g->dirty = calloc(count, sizeof(*g->dirty));
+	if (!g->br || !g->mem || !g->refs || !g->free || !g->dirty) {
 		err = -ENOMEM;
 		goto out_free;
 	}
 	madvise(g->br, ring_bytes, MADV_DONTFORK);
 	madvise(g->mem, count * g->stride, MADV_DONTFORK);
-	reg.ring_addr = (uint64_t)(uintptr_t)g->br;
-	err = io_uring_register_buf_ring(&e->ring, &reg, 0);
+	err = group_register(e, g);
 	if (err)
 		goto out_free;
-	io_uring_buf_ring_init(g->br);
 	for (i = 0; i < count; i++)
 		g->free[g->nfree++] = (uint16_t)(count - 1 - i);
-	group_refill(g);
+	group_refill(g, depth);
 	return 0;
 
 out_free:
 	group_free(g);
 	return err;
+}
+
+/*
+ * Give back the memory of buffers no longer needed.  A flood deepens the
+ * ring (see group_refill), and every buffer it touched keeps its pages
+ * after the flood has passed; with no receive starved for a while, the
+ * ring is taken back from the kernel (unregistered: no selection can be
+ * under way, see ur_wait), the pages of every buffer we do not hold are
+ * dropped, and the ring is registered again at its first depth.  Armed
+ * receives name the group, not the ring, and select from the new one.
+ */
+#define TRIM_EVERY_MS 1000
+
+static void drop_pages(struct sock__uring_bufs *g, unsigned int lo,
+		       unsigned int hi)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)sock__uring_buf_addr(g, (int)lo);
+	uintptr_t b = (uintptr_t)sock__uring_buf_addr(g, (int)hi);
+
+	/* Only whole pages: a page shared with a held buffer stays. */
+	a = (a + page - 1) & ~(page - 1);
+	b &= ~(page - 1);
+	if (a < b)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static void group_trim(struct sock__uring *e, struct sock__uring_bufs *g)
+{
+	unsigned int bid, lo;
+
+	if (!g->registered || g->starved_lately ||
+	    g->ndirty <= 4 * g->depth0 + g->out) {
+		g->starved_lately = false;
+		return;
+	}
+	if (io_uring_unregister_buf_ring(&e->ring, g->bgid))
+		return;
+	g->registered = false;
+	/* Everything in the ring is ours again. */
+	g->nfree = 0;
+	for (bid = g->count; bid-- > 0;)
+		if (!g->refs[bid])
+			g->free[g->nfree++] = (uint16_t)bid;
+	g->inring = 0;
+	for (lo = bid = 0; bid <= g->count; bid++) {
+		if (bid < g->count && !g->refs[bid]) {
+			if (g->dirty[bid])
+				g->ndirty--;
+			g->dirty[bid] = 0;
+			continue;
+		}
+		drop_pages(g, lo, bid);
+		lo = bid + 1;
+	}
+	g->depth = g->depth0;
+	/* Should this fail (out of memory), receives starve until the
+	 * next refill registers it. */
+	if (group_register(e, g) == 0)
+		group_refill(g, g->depth0);
 }
 
 /* ---- watches: one-shot polls, re-armed after the callback, which makes
@@ -204,10 +296,12 @@ struct ur_watch {
 
 static int watch_arm(struct sock__uring *e, struct ur_watch *uw)
 {
-	struct io_uring_sqe *sqe = sock__uring_get_sqe(e);
+	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!sqe)
-		return -ENOMEM;
+	err = sock__uring_get_sqe(e, &sqe);
+	if (err)
+		return err;
 	io_uring_prep_poll_add(sqe, uw->w->fd, (unsigned int)uw->w->events);
 	sock__uring_submit_op(e, sqe, uw, SOCK__TAG_WATCH);
 	uw->armed = true;
@@ -291,12 +385,14 @@ static void watch_done(struct sock__uring *e, struct ur_watch *uw, int res)
  * receives that ran out of them. */
 static void refill(struct sock__uring *e)
 {
-	if (e->stream.br) {
-		group_refill(&e->stream);
+	if (e->stream.br &&
+	    (e->stream.registered || group_register(e, &e->stream) == 0)) {
+		group_refill(&e->stream, 2 * e->nrecv);
 		sock__uring_conn_refill(e);
 	}
-	if (e->dgram.br) {
-		group_refill(&e->dgram);
+	if (e->dgram.br &&
+	    (e->dgram.registered || group_register(e, &e->dgram) == 0)) {
+		group_refill(&e->dgram, e->dgram.count);
 		sock__uring_lis_refill(e);
 	}
 }
@@ -316,14 +412,11 @@ static void dispatch(struct sock__uring *e, const struct io_uring_cqe *cqe)
 	case SOCK__TAG_CONN:
 		sock__uring_recv_done(e, p, cqe->res, cqe->flags);
 		break;
-	case SOCK__URING_TAG_SEND:
-		sock__uring_send_done(e, p, cqe->res);
-		break;
 	case SOCK__URING_TAG_REPLY:
 		sock__uring_reply_done(e, p, cqe->res);
 		break;
-	case SOCK__URING_TAG_WRITABLE:
-		sock__uring_writable_done(e, p, cqe->res);
+	case SOCK__URING_TAG_ROOM:
+		sock__uring_room_done(e, p, cqe->res);
 		break;
 	}
 }
@@ -373,12 +466,15 @@ static int ur_wait(struct sock_loop *loop, int timeout_ms)
 	 * at once when a full queue is submitted). */
 	for (n = 0; n < CQ_ENTRIES && next_cqe(e, &c); n++)
 		dispatch(e, &c);
-	/* Held input and accepts go out once the batch is dispatched. */
-	if (e->replay) {
-		e->replay = false;
-		sock__uring_conn_replay(e);
-		sock__uring_lis_replay(e);
+	/* Every completion posted is reaped, and no system call has run
+	 * since: the kernel is not selecting buffers now. */
+	if (n < CQ_ENTRIES && loop->now_ms - e->trim_ms >= TRIM_EVERY_MS) {
+		e->trim_ms = loop->now_ms;
+		group_trim(e, &e->stream);
+		group_trim(e, &e->dgram);
 	}
+	if (e->replay)
+		sock__uring_conn_replay(e);
 	sock__loop_after_batch(loop);
 	return 0;
 }
@@ -480,10 +576,7 @@ static void drain(struct sock__uring *e)
 	int64_t deadline = sock__now_ns() + 1000000000;
 	int ret;
 
-	if (!e->inflight)
-		return;
-	sqe = sock__uring_get_sqe(e);
-	if (!sqe)
+	if (!e->inflight || sock__uring_get_sqe(e, &sqe))
 		return;
 	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
 	io_uring_sqe_set_data64(sqe, SOCK__URING_TAG_IGNORE);
@@ -508,7 +601,6 @@ static void ur_release(struct sock_loop *loop)
 	io_uring_queue_exit(&e->ring);
 	sock__uring_conn_release(e);
 	sock__uring_lis_release(e);
-	sock__uring_send_release(e);
 	for (i = 0; i < e->watches.n; i++)
 		free(e->watches.v[i]);
 	group_free(&e->stream);
@@ -529,7 +621,6 @@ const struct sock__engine sock__engine_uring = {
 	.listener_pause = sock__uring_listener_pause,
 	.listener_close = sock__uring_listener_close,
 	.conn_start = sock__uring_conn_start,
-	.conn_send = sock__uring_conn_send,
 	.conn_want_room = sock__uring_conn_want_room,
 	.conn_reading = sock__uring_conn_reading,
 	.conn_close = sock__uring_conn_close,

@@ -2,14 +2,12 @@
 /* uring.h -- the io_uring engine's records, and what its files share */
 
 /*
- * The io_uring engine in four files:
+ * The io_uring engine in three files:
  *
- *   engine_uring.c  the ring: submission, provided buffers, watches,
+ *   uring.c         the ring: submission, provided buffers, watches,
  *                   waiting and dispatching completions, the ops table
- *   uring_conn.c    stream connections: starting, receiving, flow
- *                   control, closing
- *   uring_send.c    stream output: sends from queues and from receive
- *                   buffers
+ *   uring_conn.c    stream connections: receiving, waiting for room,
+ *                   closing (the core sends: see engine.h)
  *   uring_listen.c  listeners: accepting, receiving datagrams, replies
  *
  * Everything handed to the kernel (user_data) is ours and lives until its
@@ -21,13 +19,13 @@
 #ifndef SOCK_URING_H
 #define SOCK_URING_H
 
-#include "server/core.h"
+#include "engine.h"
 
 #ifdef SOCK_HAVE_URING
 
 #include <liburing.h>
 
-/* Sends and replies are allocated this many at a time. */
+/* Replies are allocated this many at a time. */
 #define SOCK__URING_POOL_CHUNK 64
 
 /* Provided buffer groups. */
@@ -38,20 +36,18 @@ enum {
 
 /* user_data tags past the shared ones of engine.h */
 enum {
-	SOCK__URING_TAG_SEND = 3,
 	SOCK__URING_TAG_REPLY = 4,
-	SOCK__URING_TAG_WRITABLE = 5, /* a producer waits for room */
-	SOCK__URING_TAG_IGNORE = 6,   /* a cancellation that found nothing */
+	SOCK__URING_TAG_ROOM = 5,   /* a poll for room to send */
+	SOCK__URING_TAG_IGNORE = 6, /* a cancellation that found nothing */
 };
 
 /* engine_bits of a connection */
 enum {
 	SOCK__URING_RECV = 1 << 0,    /* a receive is armed */
-	SOCK__URING_SLOW = 1 << 1,    /* flow control: a buffer at a time */
-	SOCK__URING_SEND = 1 << 2,    /* a send, or a wait for room, is in
-				       * flight */
-	SOCK__URING_WANT = 1 << 3,    /* the core wants input */
-	SOCK__URING_HELD = 1 << 4,    /* input waits in held[] */
+	SOCK__URING_MULTI = 1 << 1,   /* ... and it is multishot */
+	SOCK__URING_CANCEL = 1 << 2,  /* ... and its cancellation is asked */
+	SOCK__URING_ROOM = 1 << 3,    /* a poll for room is armed */
+	SOCK__URING_HELD = 1 << 4,    /* input waits in held */
 	SOCK__URING_STARVED = 1 << 5, /* receive ended for want of buffers */
 	SOCK__URING_EOF = 1 << 6,     /* receive saw the end of stream */
 	SOCK__URING_CLOSED = 1 << 7,  /* conn_close was called */
@@ -70,7 +66,15 @@ struct sock__uring_bufs {
 	unsigned int inring; /* buffers in the ring */
 	unsigned int out;    /* buffers we have */
 	unsigned int nfree;
-	bool starved; /* a receive found the ring empty */
+	bool registered;     /* the kernel has the ring */
+	bool starved;	     /* a receive found the ring empty */
+	bool starved_lately; /* ... since the last trim */
+	int bgid;
+	unsigned int depth0; /* the depth it started with */
+	/* buffers that may hold pages (given to the kernel since their
+	 * last trim), and how many */
+	uint8_t *dirty;
+	unsigned int ndirty;
 };
 
 /* A growable array of pointers, unordered. */
@@ -79,33 +83,12 @@ struct sock__uring_vec {
 	size_t n, cap;
 };
 
-/* Input received while the core did not want it, in arrival order. */
-struct sock__uring_held {
-	struct sock_conn *c;
-	int32_t res; /* bytes, 0 for end of stream */
-	int32_t bid;
-};
-
-/* A send in flight: from a receive buffer, or from a queue we own. */
-struct sock__uring_tx {
-	struct sock_conn *c;
-	const char *p;
-	size_t len; /* bytes left */
-	struct sock__uring_bufs *g;
-	int bid;
-	struct sock__outq *q;
-	struct sock__uring_tx *next;
-};
-
 /* A listener's record, which outlives it until its last completion. */
 struct sock__uring_lis {
 	struct sock__listener *l; /* NULL once closed */
 	int fd;			  /* closed with the record once l is */
 	bool dgram, armed, canceling, starved;
 	unsigned int ops;
-	/* connections accepted while paused, delivered on resume */
-	int *fds;
-	unsigned int nfds, fds_cap;
 	struct msghdr msg; /* recvmsg layout: name only */
 };
 
@@ -122,33 +105,24 @@ struct sock__uring_reply {
 	struct sock__uring_reply *next;
 };
 
-/* Output queues kept for reuse (uring_send.c). */
-#define SOCK__URING_OUTQ_CACHE 256
-
 /* The engine of one loop. */
 struct sock__uring {
 	struct io_uring ring;
-	bool replay;	       /* held input or accepts may be deliverable */
-	unsigned int inflight; /* operations whose last CQE is due */
+	unsigned int inflight;		/* operations whose last CQE is due */
 	struct sock__uring_vec watches; /* struct ur_watch */
-	/* provided buffers, and the one being handled, which sends may
-	 * keep */
+	/* provided buffers, and the one being handled, which a datagram
+	 * reply may keep */
 	struct sock__uring_bufs stream, dgram;
 	struct sock__uring_bufs *cur_g;
 	int cur_bid;
 	uintptr_t cur_lo, cur_hi;
+	int64_t trim_ms; /* when buffers were last looked at for trimming */
 	/* uring_conn.c */
-	struct sock__uring_held *held;
-	size_t nheld, held_cap;
+	bool replay;			/* held input may be deliverable */
+	unsigned int nrecv;		/* connections with a receive armed */
+	struct sock__uring_vec held;	/* struct held, in arrival order */
 	struct sock__uring_vec starved; /* connections */
-	struct sock__uring_vec rearm;	/* connections given held input */
 	struct sock__uring_vec closing; /* closed connections holding c->fd */
-	/* uring_send.c */
-	struct sock__uring_vec tx_chunks; /* pool allocations */
-	struct sock__uring_tx *free_tx;
-	struct sock__outq *outq[SOCK__URING_OUTQ_CACHE];
-	unsigned int noutq;
-	size_t outq_bytes;
 	/* uring_listen.c */
 	struct sock__uring_vec lis;	     /* struct sock__uring_lis */
 	struct sock__uring_vec reply_chunks; /* pool allocations */
@@ -163,7 +137,7 @@ static inline struct sock__uring *sock__uring_of(const struct sock_loop *loop)
 
 static inline struct sock__uring *sock__uring_of_conn(const struct sock_conn *c)
 {
-	return c->lis->w->loop->engine;
+	return sock__conn_loop(c)->engine;
 }
 
 static inline uint64_t sock__uring_key(const void *p, unsigned int tag)
@@ -179,9 +153,9 @@ void sock__uring_vec_remove(struct sock__uring_vec *pv, const void *p);
  * chunks. */
 void *sock__uring_pool_chunk(struct sock__uring_vec *chunks, size_t size);
 
-/* An SQE, submitting the queue first if it is full; NULL if that
- * fails. */
-struct io_uring_sqe *sock__uring_get_sqe(struct sock__uring *e);
+/* An SQE into *sqe, submitting the queue first if it is full.  Returns
+ * 0, or the error of that submission (-EBUSY, -EAGAIN ...). */
+int sock__uring_get_sqe(struct sock__uring *e, struct io_uring_sqe **sqe);
 
 /* An operation whose completion matters: counted until its last CQE. */
 static inline void sock__uring_submit_op(struct sock__uring *e,
@@ -213,6 +187,7 @@ static inline char *sock__uring_buf_addr(const struct sock__uring_bufs *g,
 /* A completion handed us buffer bid. */
 static inline void sock__uring_buf_take(struct sock__uring_bufs *g, int bid)
 {
+	assert(g->inring > 0 && g->refs[bid] == 0);
 	g->inring--;
 	g->out++;
 	g->refs[bid] = 1;
@@ -220,6 +195,7 @@ static inline void sock__uring_buf_take(struct sock__uring_bufs *g, int bid)
 
 static inline void sock__uring_buf_put(struct sock__uring_bufs *g, int bid)
 {
+	assert(g->refs[bid] > 0);
 	if (--g->refs[bid])
 		return;
 	g->out--;
@@ -265,39 +241,20 @@ static inline bool sock__uring_in_cur(const struct sock__uring *e,
 /* ---- uring_conn.c: stream connections ---- */
 
 int sock__uring_conn_start(struct sock_conn *c);
-void sock__uring_conn_reading(struct sock_conn *c, bool on);
+void sock__uring_conn_reading(struct sock_conn *c);
+int sock__uring_conn_want_room(struct sock_conn *c);
 void sock__uring_conn_close(struct sock_conn *c);
 /* A receive's completion. */
 void sock__uring_recv_done(struct sock__uring *e, struct sock_conn *c, int res,
 			   unsigned int flags);
-/* Whether c is closed or closing: its completions only settle it. */
-static inline bool sock__uring_conn_gone(const struct sock_conn *c)
-{
-	return (c->engine_bits & SOCK__URING_CLOSED) ||
-	       (c->state & (SOCK__CONN_PENDING | SOCK__CONN_DEAD));
-}
-/* A closed connection goes back to the core once nothing of it is in
- * flight. */
-void sock__uring_conn_settle(struct sock__uring *e, struct sock_conn *c);
-/* Deliver input held for connections that want it again. */
-void sock__uring_conn_replay(struct sock__uring *e);
+/* The completion of a poll for room. */
+void sock__uring_room_done(struct sock__uring *e, struct sock_conn *c, int res);
 /* Re-arm the receives that ran out of buffers (the ring has some). */
 void sock__uring_conn_refill(struct sock__uring *e);
+/* Deliver input held for connections that want it again. */
+void sock__uring_conn_replay(struct sock__uring *e);
 /* The ring is gone: close what closed connections still hold. */
 void sock__uring_conn_release(struct sock__uring *e);
-
-/* ---- uring_send.c: stream output ---- */
-
-int sock__uring_conn_send(struct sock_conn *c, const void *data, size_t len);
-int sock__uring_conn_want_room(struct sock_conn *c);
-/* A send's completion. */
-void sock__uring_send_done(struct sock__uring *e, struct sock__uring_tx *tx,
-			   int res);
-/* The completion of the wait for room that conn_want_room began. */
-void sock__uring_writable_done(struct sock__uring *e, struct sock_conn *c,
-			       int res);
-/* The ring is gone: free the sends and queues. */
-void sock__uring_send_release(struct sock__uring *e);
 
 /* ---- uring_listen.c: listeners and datagrams ---- */
 
@@ -312,8 +269,6 @@ void sock__uring_lis_done(struct sock__uring *e, struct sock__uring_lis *ul,
 /* A reply's completion. */
 void sock__uring_reply_done(struct sock__uring *e, struct sock__uring_reply *r,
 			    int res);
-/* Deliver connections accepted while their listener was paused. */
-void sock__uring_lis_replay(struct sock__uring *e);
 /* Re-arm the datagram receives that ran out of buffers. */
 void sock__uring_lis_refill(struct sock__uring *e);
 /* The ring is gone: free the listeners' records and the replies. */

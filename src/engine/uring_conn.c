@@ -5,27 +5,48 @@
 
 #ifdef SOCK_HAVE_URING
 
+#include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /*
- * Every stream connection has one receive armed while the core wants its
- * input, a multishot one (one buffer per SQE once flow control or a
- * close has slowed it); the kernel picks a buffer from a ring shared by
- * all connections of the loop, so an idle connection holds no buffer.  A
- * receive buffer stays ours while its data is handled and while a send
- * from it (an echo) is in flight, counted in refs[].
+ * A stream connection has one receive armed while the core wants its
+ * input.  The kernel picks a buffer from a ring shared by all the loop's
+ * connections, so an idle connection holds none; the buffer goes back as
+ * soon as the core has handled its data (the core copies what it keeps:
+ * output it could not send).  Nothing is held for a connection the core
+ * does not read: its data stays in the kernel, as with epoll.
+ *
+ * The receive is multishot -- one SQE reads all that arrives -- while
+ * nothing holds the core back.  A multishot receive reads ahead of the
+ * core, up to a socket buffer's worth, so once output waits (the peer
+ * may not be reading) or the connection is closing, it is replaced by
+ * receives of one buffer each, re-armed as the core takes them.  What
+ * was read ahead before the switch and arrives after the core stopped
+ * wanting input (its output queue is full) is copied aside, in order,
+ * and given to the core when it wants input again: the shared ring is
+ * never pinned by a peer that does not read, and the copy is bounded by
+ * what one batch read ahead for that connection.
  */
 
 /*
  * Stream receive buffers: one receive fills at most one, so a 16 KiB
  * message arrives in one piece.  Only as many as are in use at once get
- * touched (see the provided buffers in engine_uring.c): the count bounds
+ * touched (see the provided buffers in uring.c): the count bounds
  * memory, the first depth is what a quiet loop keeps in the ring.
  */
 #define RX_COUNT 1024
 #define RX_SIZE (16 * 1024)
 #define RX_DEPTH 16
+
+/* Input read ahead and kept for when the core wants it (len 0: the end
+ * of stream). */
+struct held {
+	struct sock_conn *c;
+	size_t len;
+	char data[];
+};
 
 /* ---- handing a closed connection back ---- */
 
@@ -38,7 +59,9 @@ static void conn_free(struct sock_conn *c)
 	sock__conn_release(c);
 }
 
-void sock__uring_conn_settle(struct sock__uring *e, struct sock_conn *c)
+/* A closed connection goes back to the core once nothing of it is in
+ * flight. */
+static void conn_settle(struct sock__uring *e, struct sock_conn *c)
 {
 	if (!(c->engine_bits & SOCK__URING_CLOSED) || c->engine_ops)
 		return;
@@ -46,113 +69,94 @@ void sock__uring_conn_settle(struct sock__uring *e, struct sock_conn *c)
 	conn_free(c);
 }
 
+/* An operation on c completed for good. */
+static void op_done(struct sock__uring *e, struct sock_conn *c)
+{
+	assert(c->engine_ops > 0 && e->inflight > 0);
+	c->engine_ops--;
+	e->inflight--;
+}
+
 /* ---- receiving ---- */
 
-/*
- * A multishot receive reads whatever arrives, as it arrives, into the
- * shared buffers; a peer that sends faster than it reads would have it
- * read ahead of flow control, a socket buffer's worth at a time.  A
- * connection that was flow-controlled therefore receives one buffer per
- * SQE until it keeps up again.
- */
 static int recv_arm(struct sock__uring *e, struct sock_conn *c)
 {
-	struct io_uring_sqe *sqe = sock__uring_get_sqe(e);
+	struct io_uring_sqe *sqe;
+	bool multi = !sock__conn_reads_slowly(c);
+	int err;
 
-	if (!sqe)
-		return -ENOMEM;
-	if (c->engine_bits & SOCK__URING_SLOW)
-		io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
-	else
+	err = sock__uring_get_sqe(e, &sqe);
+	if (err)
+		return err;
+	if (multi)
 		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	else
+		io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = SOCK__URING_BGID_STREAM;
 	sock__uring_submit_op(e, sqe, c, SOCK__TAG_CONN);
 	c->engine_bits |= SOCK__URING_RECV;
+	c->engine_bits &= (uint8_t) ~(SOCK__URING_MULTI | SOCK__URING_CANCEL);
+	e->nrecv++;
+	if (multi)
+		c->engine_bits |= SOCK__URING_MULTI;
 	c->engine_ops++;
 	return 0;
 }
 
-/* Arm c's receive if the core wants input, none is armed, and none is
- * held or waits for buffers. */
+static void recv_cancel(struct sock__uring *e, struct sock_conn *c)
+{
+	if (!(c->engine_bits & SOCK__URING_RECV) ||
+	    (c->engine_bits & SOCK__URING_CANCEL))
+		return;
+	sock__uring_cancel(e, sock__uring_key(c, SOCK__TAG_CONN));
+	c->engine_bits |= SOCK__URING_CANCEL;
+}
+
+/*
+ * Bring c's receive in line with what the core wants: armed while it
+ * wants input (multishot only while it does not read slowly), cancelled
+ * when it does not.
+ */
 static void recv_update(struct sock__uring *e, struct sock_conn *c)
 {
-	uint8_t busy = SOCK__URING_RECV | SOCK__URING_HELD |
-		       SOCK__URING_STARVED | SOCK__URING_EOF;
+	uint8_t bits = c->engine_bits;
 	int err;
 
-	if (!(c->engine_bits & SOCK__URING_WANT) || (c->engine_bits & busy) ||
-	    sock__uring_conn_gone(c) || !e->stream.br)
+	if (sock__conn_is_gone(c) || (bits & SOCK__URING_CLOSED))
+		return;
+	if (!sock__conn_wants_input(c)) {
+		recv_cancel(e, c);
+		return;
+	}
+	if (bits & SOCK__URING_RECV) {
+		if ((bits & SOCK__URING_MULTI) && sock__conn_reads_slowly(c))
+			recv_cancel(e, c); /* re-armed one at a time */
+		return;
+	}
+	if (bits & (SOCK__URING_STARVED | SOCK__URING_EOF | SOCK__URING_HELD) ||
+	    !e->stream.registered)
 		return;
 	err = recv_arm(e, c);
 	if (err)
 		sock__conn_failed(c, err);
 }
 
-/* Whether input for c goes to the core now: it wants it, and nothing
- * received before waits in held[]. */
-static bool deliverable(const struct sock_conn *c)
+/* c's receive found no buffer: the ring is deepened, and c re-armed,
+ * before the next wait. */
+static void starve(struct sock__uring *e, struct sock_conn *c)
 {
-	return (c->engine_bits & (SOCK__URING_WANT | SOCK__URING_HELD)) ==
-	       SOCK__URING_WANT;
-}
-
-/*
- * Keep input the core does not want yet.  Cancelling the receive is not
- * immediate: what arrives before the cancellation takes effect waits
- * here, buffers and all, in order.
- */
-static void hold(struct sock__uring *e, struct sock_conn *c, int bid, int res)
-{
-	struct sock__uring_held *h;
-	size_t cap;
-
-	if (e->nheld == e->held_cap) {
-		cap = e->held_cap ? 2 * e->held_cap : 64;
-		h = realloc(e->held, cap * sizeof(*h));
-		if (!h) {
-			if (bid >= 0)
-				sock__uring_buf_put(&e->stream, bid);
-			sock__conn_failed(c, -ENOMEM);
-			return;
-		}
-		e->held = h;
-		e->held_cap = cap;
-	}
-	e->held[e->nheld++] =
-		(struct sock__uring_held){ .c = c, .res = res, .bid = bid };
-	c->engine_bits |= SOCK__URING_HELD;
-	if (c->engine_bits & SOCK__URING_WANT)
-		e->replay = true;
-}
-
-static void drop_held(struct sock__uring *e, struct sock_conn *c)
-{
-	size_t i, kept = 0;
-
-	if (!(c->engine_bits & SOCK__URING_HELD))
+	e->stream.starved = true;
+	if (c->engine_bits & SOCK__URING_STARVED)
 		return;
-	for (i = 0; i < e->nheld; i++) {
-		if (e->held[i].c != c)
-			e->held[kept++] = e->held[i];
-		else if (e->held[i].bid >= 0)
-			sock__uring_buf_put(&e->stream, e->held[i].bid);
-	}
-	e->nheld = kept;
-	c->engine_bits &= (uint8_t)~SOCK__URING_HELD;
+	if (sock__uring_vec_push(&e->starved, c) == 0)
+		c->engine_bits |= SOCK__URING_STARVED;
+	else
+		sock__conn_failed(c, -ENOMEM);
 }
 
-/* Receive one buffer per SQE from now on (see recv_arm). */
-static void recv_slow(struct sock__uring *e, struct sock_conn *c)
-{
-	if (c->engine_bits & SOCK__URING_SLOW)
-		return;
-	c->engine_bits |= SOCK__URING_SLOW;
-	if (c->engine_bits & SOCK__URING_RECV)
-		sock__uring_cancel(e, sock__uring_key(c, SOCK__TAG_CONN));
-}
-
-/* Hand res bytes of buffer bid (or the end of stream) to the core. */
+/* Hand res bytes of buffer bid (0: the end of stream) to the core, and
+ * the buffer back to the ring. */
 static void deliver(struct sock__uring *e, struct sock_conn *c, int bid,
 		    int res)
 {
@@ -166,27 +170,83 @@ static void deliver(struct sock__uring *e, struct sock_conn *c, int bid,
 	sock__uring_cur_set(e, &e->stream, bid, p, (size_t)res);
 	sock__conn_received(c, p, (size_t)res);
 	sock__uring_cur_clear(e);
-	sock__uring_buf_put(&e->stream, bid);
-	/*
-	 * Closing, with output to send first: input is dropped meanwhile,
-	 * and read a buffer at a time, as epoll reads it.  Once the output
-	 * is sent the core closes at once if nothing is left unread, else
-	 * lingers; a multishot receive, reading all that arrives, would
-	 * leave nothing unread while the peer still sends, and the close
-	 * would reset the connection under the reply.
-	 */
-	if ((c->state & (SOCK__CONN_CLOSING | SOCK__CONN_LINGER)) ==
-	    SOCK__CONN_CLOSING)
-		recv_slow(e, c);
 }
 
-/* c's receive found no buffer: the ring is deepened, and c re-armed,
- * before the next wait. */
-static void starve(struct sock__uring *e, struct sock_conn *c)
+/* Input for c goes to the core now: it wants it, and nothing read
+ * before waits aside. */
+static bool deliverable(const struct sock_conn *c)
 {
-	e->stream.starved = true;
-	if (sock__uring_vec_push(&e->starved, c) == 0)
-		c->engine_bits |= SOCK__URING_STARVED;
+	return sock__conn_wants_input(c) &&
+	       !(c->engine_bits & SOCK__URING_HELD);
+}
+
+/* Copy res bytes of buffer bid (0: the end of stream) aside for c. */
+static void hold(struct sock__uring *e, struct sock_conn *c, int bid, int res)
+{
+	struct held *h = malloc(sizeof(*h) + (size_t)res);
+
+	if (!h || sock__uring_vec_push(&e->held, h)) {
+		free(h);
+		sock__conn_failed(c, -ENOMEM);
+		return;
+	}
+	h->c = c;
+	h->len = (size_t)res;
+	if (res)
+		memcpy(h->data, sock__uring_buf_addr(&e->stream, bid),
+		       (size_t)res);
+	c->engine_bits |= SOCK__URING_HELD;
+}
+
+static void drop_held(struct sock__uring *e, struct sock_conn *c)
+{
+	size_t i, kept = 0;
+	struct held *h;
+
+	if (!(c->engine_bits & SOCK__URING_HELD))
+		return;
+	for (i = 0; i < e->held.n; i++) {
+		h = e->held.v[i];
+		if (h->c == c)
+			free(h);
+		else
+			e->held.v[kept++] = h;
+	}
+	e->held.n = kept;
+	c->engine_bits &= (uint8_t)~SOCK__URING_HELD;
+}
+
+/* Give the core what was kept aside for connections that want input
+ * again, in the order it arrived. */
+void sock__uring_conn_replay(struct sock__uring *e)
+{
+	size_t i, kept = 0, n = e->held.n;
+	struct held *h;
+
+	e->replay = false;
+	for (i = 0; i < n; i++)
+		((struct held *)e->held.v[i])->c->engine_bits &=
+			(uint8_t)~SOCK__URING_HELD;
+	/* HELD marks, from here, a connection with an earlier entry kept. */
+	for (i = 0; i < n; i++) {
+		h = e->held.v[i];
+		if (!deliverable(h->c)) {
+			h->c->engine_bits |= SOCK__URING_HELD;
+			e->held.v[kept++] = h;
+			continue;
+		}
+		if (h->len)
+			sock__conn_received(h->c, h->data, h->len);
+		else
+			sock__conn_received(h->c, NULL, 0);
+		/* Receiving resumes; should a later entry of h->c stay kept,
+		 * what arrives meanwhile is kept after it. */
+		recv_update(e, h->c);
+		free(h);
+	}
+	/* Completions, the only source of entries, are not handled here. */
+	assert(e->held.n == n);
+	e->held.n = kept;
 }
 
 void sock__uring_recv_done(struct sock__uring *e, struct sock_conn *c, int res,
@@ -197,35 +257,70 @@ void sock__uring_recv_done(struct sock__uring *e, struct sock_conn *c, int res,
 	if (bid >= 0)
 		sock__uring_buf_take(&e->stream, bid);
 	if (!(flags & IORING_CQE_F_MORE)) {
-		c->engine_bits &= (uint8_t)~SOCK__URING_RECV;
-		c->engine_ops--;
-		e->inflight--;
-	}
-	if (c->engine_bits & SOCK__URING_CLOSED) {
-		if (bid >= 0)
-			sock__uring_buf_put(&e->stream, bid);
-		sock__uring_conn_settle(e, c);
-		return;
+		c->engine_bits &=
+			(uint8_t) ~(SOCK__URING_RECV | SOCK__URING_MULTI |
+				    SOCK__URING_CANCEL);
+		assert(e->nrecv > 0);
+		e->nrecv--;
+		op_done(e, c);
 	}
 	if (res > 0 && bid < 0)
 		res = -EIO;
-	if (res == -ENOBUFS) {
-		if (c->engine_bits & SOCK__URING_WANT)
-			starve(e, c);
-	} else if (res < 0 && res != -ECANCELED) {
-		c->engine_bits |= SOCK__URING_EOF;
-		sock__conn_failed(c, res);
-	} else if (res >= 0) {
-		if (res == 0)
+	if (!(c->engine_bits & SOCK__URING_CLOSED)) {
+		if (res == -ENOBUFS) {
+			if (sock__conn_wants_input(c))
+				starve(e, c);
+		} else if (res < 0 && res != -ECANCELED) {
 			c->engine_bits |= SOCK__URING_EOF;
-		/* Nothing left to send when more comes: the peer keeps up. */
-		if (!c->out)
-			c->engine_bits &= (uint8_t)~SOCK__URING_SLOW;
-		if (deliverable(c))
-			deliver(e, c, bid, res);
-		else
-			hold(e, c, bid, res);
+			sock__conn_failed(c, res);
+		} else if (res >= 0) {
+			if (res == 0)
+				c->engine_bits |= SOCK__URING_EOF;
+			if (deliverable(c))
+				deliver(e, c, bid, res);
+			else
+				hold(e, c, bid, res);
+		}
 	}
+	if (bid >= 0)
+		sock__uring_buf_put(&e->stream, bid);
+	if (c->engine_bits & SOCK__URING_CLOSED)
+		conn_settle(e, c);
+	else
+		recv_update(e, c);
+}
+
+/* ---- waiting for room ---- */
+
+int sock__uring_conn_want_room(struct sock_conn *c)
+{
+	struct sock__uring *e = sock__uring_of_conn(c);
+	struct io_uring_sqe *sqe;
+	int err;
+
+	if (c->engine_bits & SOCK__URING_ROOM)
+		return 0;
+	err = sock__uring_get_sqe(e, &sqe);
+	if (err)
+		return err;
+	io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+	sock__uring_submit_op(e, sqe, c, SOCK__URING_TAG_ROOM);
+	c->engine_bits |= SOCK__URING_ROOM;
+	c->engine_ops++;
+	return 0;
+}
+
+void sock__uring_room_done(struct sock__uring *e, struct sock_conn *c, int res)
+{
+	(void)res; /* an error shows in the core's next send */
+	c->engine_bits &= (uint8_t)~SOCK__URING_ROOM;
+	op_done(e, c);
+	if (c->engine_bits & SOCK__URING_CLOSED) {
+		conn_settle(e, c);
+		return;
+	}
+	sock__conn_writable(c);
+	/* The queue may have emptied: reading goes back to multishot. */
 	recv_update(e, c);
 }
 
@@ -243,33 +338,23 @@ int sock__uring_conn_start(struct sock_conn *c)
 		if (err)
 			return err;
 	}
-	if (c->state & (SOCK__CONN_READING | SOCK__CONN_LINGER))
-		c->engine_bits |= SOCK__URING_WANT;
-	else
-		c->engine_bits &= (uint8_t)~SOCK__URING_WANT;
-	if ((c->engine_bits & (SOCK__URING_WANT | SOCK__URING_RECV)) ==
-	    SOCK__URING_WANT)
+	if (sock__conn_wants_room(c)) {
+		err = sock__uring_conn_want_room(c);
+		if (err)
+			return err;
+	}
+	if (sock__conn_wants_input(c) && e->stream.registered)
 		return recv_arm(e, c);
 	return 0;
 }
 
-/*
- * Flow control cancels the receive rather than holding its completions:
- * a multishot receive left armed would keep taking shared buffers for a
- * peer we do not read, and starve every other connection of the loop.
- * Cancelled, the peer's data waits in its socket and TCP slows it down.
- */
-void sock__uring_conn_reading(struct sock_conn *c, bool on)
+/* Flow control cancels the receive: the peer's data waits in its socket
+ * and TCP slows it down, as with epoll. */
+void sock__uring_conn_reading(struct sock_conn *c)
 {
 	struct sock__uring *e = sock__uring_of_conn(c);
 
-	if (!on) {
-		c->engine_bits &= (uint8_t)~SOCK__URING_WANT;
-		recv_slow(e, c);
-		return;
-	}
-	c->engine_bits |= SOCK__URING_WANT;
-	if (c->engine_bits & SOCK__URING_HELD)
+	if ((c->engine_bits & SOCK__URING_HELD) && sock__conn_wants_input(c))
 		e->replay = true;
 	recv_update(e, c);
 }
@@ -291,14 +376,14 @@ void sock__uring_conn_close(struct sock_conn *c)
 	drop_held(e, c);
 	if (c->engine_bits & SOCK__URING_STARVED)
 		sock__uring_vec_remove(&e->starved, c);
-	c->engine_bits &= SOCK__URING_RECV | SOCK__URING_SEND;
+	c->engine_bits &= SOCK__URING_RECV | SOCK__URING_MULTI |
+			  SOCK__URING_CANCEL | SOCK__URING_ROOM;
 	c->engine_bits |= SOCK__URING_CLOSED;
 	if (!c->engine_ops) {
 		conn_free(c);
 		return;
 	}
-	sqe = sock__uring_get_sqe(e);
-	if (sqe) {
+	if (sock__uring_get_sqe(e, &sqe) == 0) {
 		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
 		io_uring_sqe_set_data64(sqe, SOCK__URING_TAG_IGNORE);
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -310,36 +395,11 @@ void sock__uring_conn_close(struct sock_conn *c)
 	}
 	shutdown(c->fd, SHUT_RDWR);
 	/* Recorded to be closed by release, should the loop end first. */
-	sock__uring_vec_push(&e->closing, c);
+	if (sock__uring_vec_push(&e->closing, c))
+		return; /* closed with its last completion all the same */
 }
 
 /* ---- around the wait ---- */
-
-void sock__uring_conn_replay(struct sock__uring *e)
-{
-	size_t i, n = e->nheld, kept = 0;
-	struct sock__uring_held h;
-
-	for (i = 0; i < n; i++)
-		e->held[i].c->engine_bits &= (uint8_t)~SOCK__URING_HELD;
-	/* HELD now marks a connection with an earlier entry kept. */
-	for (i = 0; i < n; i++) {
-		h = e->held[i];
-		if (!deliverable(h.c)) {
-			h.c->engine_bits |= SOCK__URING_HELD;
-			e->held[kept++] = h;
-			continue;
-		}
-		deliver(e, h.c, h.bid, h.res);
-		if (sock__uring_vec_push(&e->rearm, h.c))
-			sock__conn_failed(h.c, -ENOMEM);
-	}
-	e->nheld = kept;
-	/* Receives resume once all that was held is delivered. */
-	for (i = 0; i < e->rearm.n; i++)
-		recv_update(e, e->rearm.v[i]);
-	e->rearm.n = 0;
-}
 
 void sock__uring_conn_refill(struct sock__uring *e)
 {
@@ -362,9 +422,10 @@ void sock__uring_conn_release(struct sock__uring *e)
 		close(c->fd);
 		c->fd = -1;
 	}
-	free(e->held);
+	for (i = 0; i < e->held.n; i++)
+		free(e->held.v[i]);
+	free(e->held.v);
 	free(e->starved.v);
-	free(e->rearm.v);
 	free(e->closing.v);
 }
 

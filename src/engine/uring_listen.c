@@ -40,16 +40,11 @@ static struct sock__uring_lis *lis_new(struct sock__uring *e,
 
 static void lis_free(struct sock__uring *e, struct sock__uring_lis *ul)
 {
-	unsigned int i;
-
-	for (i = 0; i < ul->nfds; i++)
-		close(ul->fds[i]);
 	if (!ul->l && ul->fd >= 0)
 		close(ul->fd);
 	if (ul->l)
 		ul->l->engine_data = NULL;
 	sock__uring_vec_remove(&e->lis, ul);
-	free(ul->fds);
 	free(ul);
 }
 
@@ -67,10 +62,12 @@ static bool lis_active(const struct sock__uring_lis *ul)
 
 static int lis_arm(struct sock__uring *e, struct sock__uring_lis *ul)
 {
-	struct io_uring_sqe *sqe = sock__uring_get_sqe(e);
+	struct io_uring_sqe *sqe;
+	int err;
 
-	if (!sqe)
-		return -ENOMEM;
+	err = sock__uring_get_sqe(e, &sqe);
+	if (err)
+		return err;
 	if (ul->dgram) {
 		io_uring_prep_recvmsg_multishot(sqe, ul->fd, &ul->msg, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -111,7 +108,7 @@ static int dgram_setup(struct sock__uring *e, size_t max_datagram)
 
 int sock__uring_listener_start(struct sock__listener *l)
 {
-	struct sock__uring *e = sock__uring_of(l->w->loop);
+	struct sock__uring *e = sock__uring_of(l->loop);
 	struct sock__uring_lis *ul = l->engine_data;
 	int err;
 
@@ -121,12 +118,10 @@ int sock__uring_listener_start(struct sock__listener *l)
 			return -ENOMEM;
 	}
 	if (ul->dgram && !e->dgram.br) {
-		err = dgram_setup(e, l->w->srv->cfg.max_datagram);
+		err = dgram_setup(e, l->loop->limits.max_datagram);
 		if (err)
 			return err;
 	}
-	if (ul->nfds)
-		e->replay = true;
 	/* Armed still (a pause's cancellation under way): the last
 	 * completion re-arms, as l is then active. */
 	if (ul->armed)
@@ -139,20 +134,18 @@ void sock__uring_listener_pause(struct sock__listener *l)
 	struct sock__uring_lis *ul = l->engine_data;
 
 	if (ul)
-		lis_cancel(sock__uring_of(l->w->loop), ul);
+		lis_cancel(sock__uring_of(l->loop), ul);
 }
 
 void sock__uring_listener_close(struct sock__listener *l)
 {
-	struct sock__uring *e = sock__uring_of(l->w->loop);
+	struct sock__uring *e = sock__uring_of(l->loop);
 	struct sock__uring_lis *ul = l->engine_data;
 
 	if (ul) {
 		lis_cancel(e, ul);
 		ul->l = NULL;
 		l->engine_data = NULL;
-		for (; ul->nfds; ul->nfds--)
-			close(ul->fds[ul->nfds - 1]);
 		/* As for connections: the socket is closed at once, once the
 		 * cancellation has run (new connections are refused). */
 		if (ul->ops && sock__uring_flush_now(e)) {
@@ -163,26 +156,6 @@ void sock__uring_listener_close(struct sock__listener *l)
 		lis_settle(e, ul);
 	}
 	sock_close(&l->sock);
-}
-
-/* Keep a connection accepted after a pause was asked for, until resume:
- * the cap must hold, and nothing is refused. */
-static void stash_fd(struct sock__uring_lis *ul, int fd)
-{
-	unsigned int cap;
-	int *fds;
-
-	if (ul->nfds == ul->fds_cap) {
-		cap = ul->fds_cap ? 2 * ul->fds_cap : 8;
-		fds = realloc(ul->fds, cap * sizeof(*fds));
-		if (!fds) {
-			close(fd);
-			return;
-		}
-		ul->fds = fds;
-		ul->fds_cap = cap;
-	}
-	ul->fds[ul->nfds++] = fd;
 }
 
 /* After a listener's operation ended: re-arm it if it is active. */
@@ -208,11 +181,10 @@ static void accept_done(struct sock__uring_lis *ul, int res)
 			close(res);
 		return;
 	}
+	/* Accepted after a pause was asked for (the cancellation was under
+	 * way): the core holds it until a slot frees, if it must. */
 	if (res >= 0) {
-		if (l->paused)
-			stash_fd(ul, res);
-		else
-			sock__listener_accepted(l, res, NULL, 0);
+		sock__listener_accepted(l, res, NULL, 0);
 	} else if (res != -ECANCELED &&
 		   !sock__accept_error_is_transient(-res)) {
 		/* EMFILE and the like: the core backs off, pausing l,
@@ -337,7 +309,7 @@ static int reply_fill(struct sock__uring *e, struct sock__uring_reply *r,
 	if (len > r->copy_cap) {
 		copy = realloc(r->copy, len);
 		if (!copy)
-			return -ENOBUFS;
+			return -ENOMEM;
 		r->copy = copy;
 		r->copy_cap = len;
 	}
@@ -351,19 +323,23 @@ static int reply_fill(struct sock__uring *e, struct sock__uring_reply *r,
 int sock__uring_dgram_reply(struct sock__listener *l, const void *data,
 			    size_t len, const struct sock_addr *peer)
 {
-	struct sock__uring *e = sock__uring_of(l->w->loop);
+	struct sock__uring *e = sock__uring_of(l->loop);
 	struct sock__uring_lis *ul = l->engine_data;
 	struct io_uring_sqe *sqe;
 	struct sock__uring_reply *r;
+	int err;
 
 	if (!ul)
 		return -EBADF;
 	r = reply_get(e);
 	if (!r)
 		return -ENOBUFS;
-	if (reply_fill(e, r, data, len) || !(sqe = sock__uring_get_sqe(e))) {
+	err = reply_fill(e, r, data, len);
+	if (!err)
+		err = sock__uring_get_sqe(e, &sqe);
+	if (err) {
 		reply_put(e, r);
-		return -ENOBUFS;
+		return err;
 	}
 	memcpy(&r->addr, &peer->u, peer->len);
 	memset(&r->msg, 0, sizeof(r->msg));
@@ -389,30 +365,12 @@ void sock__uring_reply_done(struct sock__uring *e, struct sock__uring_reply *r,
 	ul->ops--;
 	e->inflight--;
 	if (res < 0 && ul->l)
-		sock__report(ul->l->w, SOCK__REPORT_OVERFLOW, ul->l->svc->name,
-			     NULL, res);
+		sock__dgram_reply_failed(ul->l, res);
 	reply_put(e, r);
 	lis_settle(e, ul);
 }
 
 /* ---- around the wait ---- */
-
-void sock__uring_lis_replay(struct sock__uring *e)
-{
-	struct sock__uring_lis *ul;
-	size_t i;
-	int fd;
-
-	for (i = 0; i < e->lis.n; i++) {
-		ul = e->lis.v[i];
-		while (ul->nfds && lis_active(ul)) {
-			fd = ul->fds[0];
-			memmove(ul->fds, ul->fds + 1,
-				--ul->nfds * sizeof(*ul->fds));
-			sock__listener_accepted(ul->l, fd, NULL, 0);
-		}
-	}
-}
 
 void sock__uring_lis_refill(struct sock__uring *e)
 {

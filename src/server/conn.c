@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* conn.c -- stream connections: handlers, output queue, limits, orderly close */
+/* conn.c -- stream connections: their life from accept to release, input, orderly close */
 
 #include "core.h"
+
+#include <assert.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +60,6 @@ void sock__conn_release_slabs(struct sock__worker *w)
 	w->slabs = NULL;
 	w->nslabs = w->slabs_cap = 0;
 	w->free_conns = NULL;
-}
-
-void sock__conn_release(struct sock_conn *c)
-{
-	struct sock__worker *w = c->lis->w;
-
-	c->next_pending = w->free_conns;
-	w->free_conns = c;
 }
 
 /* ---- peer addresses, kept compact ---- */
@@ -139,83 +133,71 @@ void *sock_conn_service_data(const struct sock_conn *c)
 
 struct sock_loop *sock_conn_loop(const struct sock_conn *c)
 {
-	return c->lis->w->loop;
+	return c->lis->loop;
 }
 
-/* ---- the output queue ---- */
+/* ---- the state machine (engine.h has the diagram) ---- */
 
-size_t sock__conn_output_limit(const struct sock_conn *c)
+/* Which phases each phase may go to. */
+static const uint8_t phase_next[] = {
+	[SOCK__CONN_OPEN] = 1 << SOCK__CONN_CLOSING | 1 << SOCK__CONN_LINGER |
+			    1 << SOCK__CONN_PENDING,
+	[SOCK__CONN_CLOSING] = 1 << SOCK__CONN_LINGER | 1 << SOCK__CONN_PENDING,
+	[SOCK__CONN_LINGER] = 1 << SOCK__CONN_PENDING,
+	[SOCK__CONN_PENDING] = 1 << SOCK__CONN_DEAD,
+	[SOCK__CONN_DEAD] = 0,
+};
+
+static void set_phase(struct sock_conn *c, enum sock__conn_phase to)
 {
-	return c->lis->w->srv->cfg.output_limit;
+	assert(c->phase < SOCK_ARRAY_SIZE(phase_next));
+	assert(phase_next[c->phase] & (1u << to));
+	c->phase = (uint8_t)to;
 }
 
-int sock__outq_append(struct sock_conn *c, const void *data, size_t len)
+/* Tell the engine that sock__conn_wants_input(c) may have changed. */
+static void reading_changed(struct sock_conn *c)
 {
-	size_t limit = 4 * sock__conn_output_limit(c);
-	struct sock__outq *q = c->out, *nq;
-	size_t used = q ? q->tail - q->head : 0, cap;
-
-	if (used + len > limit)
-		return -ENOBUFS;
-	if (q && q->tail + len > q->cap && q->head) {
-		memmove(q->data, q->data + q->head, used);
-		q->head = 0;
-		q->tail = (uint32_t)used;
-	}
-	if (!q || q->tail + len > q->cap) {
-		cap = q ? 2 * (size_t)q->cap : 4096;
-		while (cap < used + len)
-			cap *= 2;
-		nq = realloc(q, sizeof(*nq) + cap);
-		if (!nq)
-			return -ENOMEM;
-		if (!q)
-			nq->head = nq->tail = 0;
-		nq->cap = (uint32_t)cap;
-		c->out = q = nq;
-	}
-	memcpy(q->data + q->tail, data, len);
-	q->tail += (uint32_t)len;
-	return 0;
+	if (c->flags & SOCK__CONN_STARTED)
+		sock__conn_loop(c)->eng->conn_reading(c);
 }
 
-void sock__outq_consume(struct sock_conn *c, size_t n)
+void sock__conn_set_reading(struct sock_conn *c, bool on)
 {
-	struct sock__outq *q = c->out;
-
-	q->head += (uint32_t)n;
-	if (q->head == q->tail) {
-		/* Idle connections hold no buffer. */
-		free(q);
-		c->out = NULL;
-	}
+	if (on == !!(c->flags & SOCK__CONN_READING))
+		return;
+	if (on)
+		c->flags |= SOCK__CONN_READING;
+	else
+		c->flags &= (uint8_t)~SOCK__CONN_READING;
+	reading_changed(c);
 }
 
 /* ---- activity and closing ---- */
 
-/* Note activity: c moves to the tail of the idle list (once per ms). */
-static inline void touch(struct sock_conn *c)
+void sock__conn_touch(struct sock_conn *c)
 {
 	struct sock__worker *w = c->lis->w;
 	int64_t now = w->loop->now_ms;
 
-	if (c->active_ms == now || (c->state & SOCK__CONN_LINGER))
+	/* Once per ms at most; lingering connections keep their place on
+	 * the linger list. */
+	if (c->active_ms == now || c->phase == SOCK__CONN_LINGER)
 		return;
 	c->active_ms = now;
 	sock__list_del(&c->idle);
 	sock__list_add_tail(&w->idle, &c->idle);
 }
 
-/* Close c after this batch, with err as the reason. */
-static void schedule_close(struct sock_conn *c, int err)
+void sock__conn_close_soon(struct sock_conn *c, int err)
 {
 	struct sock__worker *w = c->lis->w;
 
-	if (c->state & (SOCK__CONN_PENDING | SOCK__CONN_DEAD))
+	if (c->phase >= SOCK__CONN_PENDING)
 		return;
 	if (err && !c->err)
 		c->err = err;
-	c->state |= SOCK__CONN_PENDING | SOCK__CONN_CLOSING;
+	set_phase(c, SOCK__CONN_PENDING);
 	/* Out of the timeout lists, so no check finds it twice. */
 	sock__list_del(&c->idle);
 	sock__list_del(&c->all);
@@ -225,12 +207,12 @@ static void schedule_close(struct sock_conn *c, int err)
 
 void sock__conn_failed(struct sock_conn *c, int err)
 {
-	schedule_close(c, err);
+	sock__conn_close_soon(c, err);
 }
 
 void sock_conn_abort(struct sock_conn *c, int err)
 {
-	schedule_close(c, err);
+	sock__conn_close_soon(c, err);
 }
 
 /* Bytes the kernel has received on fd that no one has read. */
@@ -256,159 +238,74 @@ static void close_when_drained(struct sock_conn *c)
 {
 	struct sock__worker *w = c->lis->w;
 
-	if (c->state & SOCK__CONN_LINGER)
-		return; /* already done (a producer's wait for room ended) */
-	if ((c->state & SOCK__CONN_EOF) ||
+	assert(!c->out);
+	if ((c->flags & SOCK__CONN_EOF) ||
 	    (c->bytes_in == 0 && unread_bytes(c->fd) == 0)) {
-		schedule_close(c, 0);
+		sock__conn_close_soon(c, 0);
 		return;
 	}
 	if (shutdown(c->fd, SHUT_WR) < 0) {
-		schedule_close(c, -errno);
+		sock__conn_close_soon(c, -errno);
 		return;
 	}
-	c->state |= SOCK__CONN_LINGER;
+	set_phase(c, SOCK__CONN_LINGER);
 	c->active_ms = w->loop->now_ms;
 	sock__list_del(&c->idle);
 	sock__list_add_tail(&w->linger, &c->idle);
-	w->loop->eng->conn_reading(c, true);
+	reading_changed(c);
 }
 
 void sock_conn_close(struct sock_conn *c)
 {
-	if (c->state & (SOCK__CONN_CLOSING | SOCK__CONN_DEAD))
+	if (c->phase != SOCK__CONN_OPEN)
 		return;
-	c->state |= SOCK__CONN_CLOSING;
-	if (!c->out)
+	if (c->out)
+		set_phase(c, SOCK__CONN_CLOSING);
+	else
 		close_when_drained(c);
-}
-
-bool sock_conn_is_full(const struct sock_conn *c)
-{
-	return sock__outq_len(c) >= sock__conn_output_limit(c);
-}
-
-int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
-{
-	struct sock_loop *loop = c->lis->w->loop;
-	int err;
-
-	if (c->state & SOCK__CONN_CLOSING)
-		return c->err ? c->err : -EPIPE;
-	if (len == 0)
-		return 0;
-	err = loop->eng->conn_send(c, data, len);
-	if (err) {
-		if (err == -ENOBUFS || err == -ENOMEM)
-			sock__report(c->lis->w,
-				     err == -ENOBUFS ? SOCK__REPORT_OVERFLOW
-						     : SOCK__REPORT_NOMEM,
-				     c->lis->svc->name, NULL, err);
-		schedule_close(c, err);
-		return err;
-	}
-	if (c->out) {
-		c->state |= SOCK__CONN_WANT_DRAIN;
-		/* Flow control: stop reading from a peer that does not read
-		 * what we send it. */
-		if ((c->state & SOCK__CONN_READING) && sock_conn_is_full(c)) {
-			c->state &= (uint16_t)~SOCK__CONN_READING;
-			loop->eng->conn_reading(c, false);
-		}
-	}
-	return 0;
-}
-
-/*
- * Nothing is queued (c->out is NULL), so no engine operation writes to
- * the socket: the bytes go straight out, on either engine, and only the
- * wait for room is the engine's.
- */
-ssize_t sock_conn_send_some(struct sock_conn *c, const void *data, size_t len)
-{
-	ssize_t n;
-	int err;
-
-	if (c->state & SOCK__CONN_CLOSING)
-		return c->err ? c->err : -EPIPE;
-	if (c->out) {
-		c->state |= SOCK__CONN_WANT_DRAIN;
-		return 0;
-	}
-	if (len == 0)
-		return 0;
-	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR) {
-			err = -errno;
-			schedule_close(c, err);
-			return err;
-		}
-		n = 0;
-	}
-	if (n > 0)
-		sock__conn_sent(c, (size_t)n);
-	if ((size_t)n < len) {
-		c->state |= SOCK__CONN_WANT_DRAIN;
-		err = c->lis->w->loop->eng->conn_want_room(c);
-		if (err) {
-			schedule_close(c, err);
-			return err;
-		}
-	}
-	return n;
-}
-
-void sock__conn_sent(struct sock_conn *c, size_t bytes)
-{
-	c->bytes_out += bytes;
-	touch(c);
 }
 
 void sock__conn_drained(struct sock_conn *c)
 {
 	const struct sock_service *svc = c->lis->svc;
 
-	if (c->state & (SOCK__CONN_PENDING | SOCK__CONN_DEAD))
-		return;
-	if (c->state & SOCK__CONN_CLOSING) {
+	if (c->phase == SOCK__CONN_CLOSING) {
 		close_when_drained(c);
 		return;
 	}
-	if (!(c->state & SOCK__CONN_READING)) {
-		c->state |= SOCK__CONN_READING;
-		c->lis->w->loop->eng->conn_reading(c, true);
-	}
-	if (c->state & SOCK__CONN_WANT_DRAIN) {
-		c->state &= (uint16_t)~SOCK__CONN_WANT_DRAIN;
+	if (c->phase != SOCK__CONN_OPEN)
+		return;
+	/* Flow control ends with the queue. */
+	sock__conn_set_reading(c, true);
+	if (c->flags & SOCK__CONN_WANT_DRAIN) {
+		c->flags &= (uint8_t)~SOCK__CONN_WANT_DRAIN;
 		if (svc->on_drain)
 			svc->on_drain(c);
 	}
 }
 
+/* ---- input ---- */
+
 void sock__conn_received(struct sock_conn *c, const void *data, size_t len)
 {
-	struct sock_loop *loop = c->lis->w->loop;
-
-	if (c->state & (SOCK__CONN_PENDING | SOCK__CONN_DEAD))
+	if (sock__conn_is_gone(c))
 		return;
 	if (len == 0) {
-		c->state |= SOCK__CONN_EOF;
-		if ((c->state & SOCK__CONN_LINGER) || !c->out) {
-			schedule_close(c, 0);
+		c->flags |= SOCK__CONN_EOF;
+		if (c->phase == SOCK__CONN_LINGER || !c->out) {
+			sock__conn_close_soon(c, 0);
 			return;
 		}
-		/* Output still queued: end of stream stays readable, so stop
-		 * asking, and close once the queue is sent. */
-		c->state &= (uint16_t)~SOCK__CONN_READING;
-		loop->eng->conn_reading(c, false);
+		/* Output still queued: the end of stream stays readable, so
+		 * stop asking, and close once the queue is sent. */
+		sock__conn_set_reading(c, false);
 		sock_conn_close(c);
 		return;
 	}
 	c->bytes_in += len;
-	if (c->state & SOCK__CONN_CLOSING)
-		return; /* lingering: input is dropped */
-	touch(c);
+	if (c->phase != SOCK__CONN_OPEN)
+		return; /* closing or lingering: input is dropped */
+	sock__conn_touch(c);
 	c->lis->svc->on_data(c, data, len);
 }
 
@@ -426,64 +323,81 @@ void sock__conn_open(struct sock__listener *l, int fd,
 	if (!c) {
 		sock__report(w, SOCK__REPORT_NOMEM, svc->name, peer, -ENOMEM);
 		sock__source_del(w->srv, peer);
+		sock__worker_conn_ended(w);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
 	c->lis = l;
-	c->state = SOCK__CONN_READING;
+	c->phase = SOCK__CONN_OPEN;
+	c->flags = SOCK__CONN_READING;
 	c->opened_ms = c->active_ms = w->loop->now_ms;
 	store_peer(c, peer);
 	sock__list_add_tail(&w->conns, &c->all);
 	sock__list_add_tail(&w->idle, &c->idle);
-	sock__worker_conn_started(w, svc->name);
 	sock__emit(w, SOCK_EV_ACCEPT, svc->name, peer, 0, NULL);
-	c->state |= SOCK__CONN_OPENED;
+	c->flags |= SOCK__CONN_OPENED;
 	if (svc->on_open)
 		svc->on_open(c);
 	/* A connection closed by on_open with everything sent (time,
 	 * daytime) never needs to be watched. */
-	if (c->state & SOCK__CONN_PENDING)
+	if (sock__conn_is_gone(c))
 		return;
+	c->flags |= SOCK__CONN_STARTED;
 	err = w->loop->eng->conn_start(c);
 	if (err)
-		schedule_close(c, err);
+		sock__conn_close_soon(c, err);
 }
 
 /* ---- closing ---- */
+
+static void emit_close(struct sock__worker *w, const struct sock_conn *c,
+		       const struct sock_addr *peer)
+{
+	struct sock_event ev;
+
+	if (!w->srv->cfg.on_event)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = SOCK_EV_CLOSE;
+	ev.service = c->lis->svc->name;
+	ev.addr = peer;
+	ev.err = c->err;
+	ev.bytes_in = c->bytes_in;
+	ev.bytes_out = c->bytes_out;
+	ev.duration_ms = w->loop->now_ms - c->opened_ms;
+	ev.worker = w->index;
+	w->srv->cfg.on_event(&ev, w->srv->cfg.event_data);
+}
 
 static void finish(struct sock_conn *c)
 {
 	struct sock__worker *w = c->lis->w;
 	const struct sock_service *svc = c->lis->svc;
-	struct sock_event ev;
 	struct sock_addr peer;
 
-	c->state |= SOCK__CONN_DEAD | SOCK__CONN_CLOSING;
-	if ((c->state & SOCK__CONN_OPENED) && svc->on_close)
+	set_phase(c, SOCK__CONN_DEAD);
+	if ((c->flags & SOCK__CONN_OPENED) && svc->on_close)
 		svc->on_close(c, c->err);
 	sock__conn_peer(c, &peer);
-	if (w->srv->cfg.on_event) {
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = SOCK_EV_CLOSE;
-		ev.service = svc->name;
-		ev.addr = &peer;
-		ev.err = c->err;
-		ev.bytes_in = c->bytes_in;
-		ev.bytes_out = c->bytes_out;
-		ev.duration_ms = w->loop->now_ms - c->opened_ms;
-		ev.worker = w->index;
-		w->srv->cfg.on_event(&ev, w->srv->cfg.event_data);
-	}
+	emit_close(w, c, &peer);
 	sock__source_del(w->srv, &peer);
-	free(c->out);
-	c->out = NULL;
+	sock__conn_output_free(c);
 	/* A forked handler may hold this descriptor too: closing ours alone
 	 * would not end the connection. */
 	if (w->srv->forks)
 		shutdown(c->fd, SHUT_RDWR);
 	w->loop->eng->conn_close(c);
 	sock__worker_conn_ended(w);
+}
+
+void sock__conn_release(struct sock_conn *c)
+{
+	struct sock__worker *w = c->lis->w;
+
+	assert(c->phase == SOCK__CONN_DEAD && c->fd < 0 && !c->engine_ops);
+	c->next_pending = w->free_conns;
+	w->free_conns = c;
 }
 
 void sock__conn_flush_pending(struct sock__worker *w)
@@ -521,11 +435,11 @@ void sock__conn_check_timeouts(struct sock__worker *w)
 		sock__conn_peer(c, &peer);
 		sock__report(w, SOCK__REPORT_IDLE, c->lis->svc->name, &peer,
 			     -ETIMEDOUT);
-		schedule_close(c, -ETIMEDOUT);
+		sock__conn_close_soon(c, -ETIMEDOUT);
 	}
 	while (expired(&w->linger, now, SOCK__LINGER_MS)) {
 		c = sock__container_of(w->linger.next, struct sock_conn, idle);
-		schedule_close(c, 0);
+		sock__conn_close_soon(c, 0);
 	}
 	while (cfg->total_timeout_ms >= 0 && !sock__list_is_empty(&w->conns)) {
 		c = sock__container_of(w->conns.next, struct sock_conn, all);
@@ -534,7 +448,7 @@ void sock__conn_check_timeouts(struct sock__worker *w)
 		sock__conn_peer(c, &peer);
 		sock__report(w, SOCK__REPORT_TOTAL, c->lis->svc->name, &peer,
 			     -ETIMEDOUT);
-		schedule_close(c, -ETIMEDOUT);
+		sock__conn_close_soon(c, -ETIMEDOUT);
 	}
 }
 
@@ -544,6 +458,7 @@ void sock__conn_abort_all(struct sock__worker *w, int err)
 
 	while (!sock__list_is_empty(&w->conns)) {
 		c = sock__container_of(w->conns.next, struct sock_conn, all);
-		schedule_close(c, (c->state & SOCK__CONN_LINGER) ? 0 : err);
+		sock__conn_close_soon(c,
+				      c->phase == SOCK__CONN_LINGER ? 0 : err);
 	}
 }

@@ -141,9 +141,12 @@ int sock__worker_init(struct sock_server *srv, struct sock__worker *w,
 void sock__worker_release(struct sock__worker *w);
 /* Run w's loop until the server stops (a thread's start routine). */
 void *sock__worker_main(void *arg);
-/* A connection or job begins on w: count it, pause accepting at the cap. */
-void sock__worker_conn_started(struct sock__worker *w, const char *service);
-/* A connection or job ended: update the count, resume accepting. */
+/* Take a slot under the connection cap for a connection or job on w:
+ * false when the server is at its cap. */
+bool sock__worker_conn_begin(struct sock__worker *w);
+/* The server is at its cap: w pauses accepting (reported once). */
+void sock__worker_at_cap(struct sock__worker *w, const char *service);
+/* A connection or job ended: its slot is free again. */
 void sock__worker_conn_ended(struct sock__worker *w);
 /* A blocking job from peer ended (modes.c, on the loop's thread). */
 void sock__job_ended(struct sock__worker *w, const struct sock_addr *peer);
@@ -158,6 +161,11 @@ int sock__listener_attach(struct sock__worker *w,
 void sock__listener_update(struct sock__listener *l);
 /* Pause or resume every stream listener of w (the connection cap). */
 void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
+/* Serve the connections l holds while slots are free; false if some
+ * are left. */
+bool sock__listener_serve_held(struct sock__listener *l);
+/* Close the connections l holds (stopping). */
+void sock__listener_drop_held(struct sock__listener *l);
 /* Stop l for good and close its socket. */
 void sock__listener_close(struct sock__listener *l);
 /* Close (if open) and free l. */
@@ -187,11 +195,22 @@ void sock__source_del(struct sock_server *srv, const struct sock_addr *peer);
 /* Forget every source (the server is being freed). */
 void sock__sources_free(struct sock_server *srv);
 
-/* ---- conn.c ---- */
+/* ---- conn.c: a connection's life ---- */
 
-/* Serve a new connection on fd with l's service (event mode). */
+/* Serve a new connection on fd with l's service (event mode); its slot
+ * under the connection cap is taken already. */
 void sock__conn_open(struct sock__listener *l, int fd,
 		     const struct sock_addr *peer);
+/* Close c after this batch, with err as the reason (the first one
+ * given stays). */
+void sock__conn_close_soon(struct sock_conn *c, int err);
+/* Start or stop reading c's input (flow control). */
+void sock__conn_set_reading(struct sock_conn *c, bool on);
+/* Bytes moved on c: it is not idle. */
+void sock__conn_touch(struct sock_conn *c);
+/* c's queue is empty: close if closing, else resume reading and call
+ * on_drain if owed. */
+void sock__conn_drained(struct sock_conn *c);
 /* Close pending connections; called after every batch. */
 void sock__conn_flush_pending(struct sock__worker *w);
 /* Close idle, lingering and over-age connections. */
@@ -203,7 +222,14 @@ void sock__conn_release_slabs(struct sock__worker *w);
 /* Rebuild a connection's peer address. */
 void sock__conn_peer(const struct sock_conn *c, struct sock_addr *addr);
 
-/* ---- modes.c: blocking handlers ---- */
+/* ---- output.c: a connection's output ---- */
+
+/* Bytes queued on c. */
+size_t sock__conn_output_len(const struct sock_conn *c);
+/* Drop c's queue. */
+void sock__conn_output_free(struct sock_conn *c);
+
+/* ---- jobs.c: blocking handlers ---- */
 
 /* Serve connection fd from peer with l's blocking handler. */
 void sock__job_accepted(struct sock__listener *l, int fd,

@@ -147,3 +147,8 @@ struct sock_loop *sock_dgram_loop(const struct sock_dgram *d)
 {
 	return d->lis->w->loop;
 }
+
+void sock__dgram_reply_failed(struct sock__listener *l, int err)
+{
+	sock__report(l->w, SOCK__REPORT_OVERFLOW, l->svc->name, NULL, err);
+}

@@ -6,12 +6,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
-
-static bool is_stream(const struct sock__listener *l)
-{
-	return l->sock.type == SOCK_STREAM || l->sock.type == SOCK_SEQPACKET;
-}
 
 /* Make the engine's state match what l should be doing. */
 void sock__listener_update(struct sock__listener *l)
@@ -19,7 +15,8 @@ void sock__listener_update(struct sock__listener *l)
 	struct sock__worker *w = l->w;
 	int err;
 	bool want = !l->closed && !w->stopping && w->started &&
-		    !l->resume.slot && !(is_stream(l) && w->cap_paused);
+		    !l->resume.slot &&
+		    !(!sock__listener_is_dgram(l) && w->cap_paused);
 
 	if (want == !l->paused)
 		return;
@@ -50,34 +47,116 @@ void sock__worker_pause_accepting(struct sock__worker *w, bool pause)
 		sock__listener_update(w->lis[i]);
 }
 
-void sock__listener_accepted(struct sock__listener *l, int fd,
-			     const struct sockaddr *sa, socklen_t salen)
+/*
+ * The peer of a connection on l accepted without its address (io_uring's
+ * multishot accept).  SO_PEERNAME answers even once the peer has reset,
+ * where getpeername() fails: such a connection still counts against its
+ * source, and its log line names it.  It wants a length no longer than
+ * the address, so the listener's family gives it.
+ */
+static void peer_of(const struct sock__listener *l, int fd,
+		    struct sock_addr *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = l->sock.family == AF_INET ? sizeof(struct sockaddr_in)
+						  : sizeof(struct sockaddr_in6);
+	struct sock s = { .fd = fd };
+
+	memset(peer, 0, sizeof(*peer));
+	if (l->sock.family != AF_INET && l->sock.family != AF_INET6) {
+		if (sock_getpeername(&s, peer))
+			memset(peer, 0, sizeof(*peer));
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERNAME, &ss, &len) < 0 ||
+	    sock_addr_from_sockaddr(peer, (struct sockaddr *)&ss, len))
+		memset(peer, 0, sizeof(*peer));
+}
+
+/* Serve fd, whose slot under the cap is taken. */
+static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
+		  socklen_t salen)
 {
 	struct sock__worker *w = l->w;
 	struct sock_addr peer;
-	struct sock s = { .fd = fd };
 
-	if (w->stopping) {
-		close(fd);
-		return;
-	}
-	l->backoff_ms = 0;
 	if (!sa || sock_addr_from_sockaddr(&peer, sa, salen))
-		if (sock_getpeername(&s, &peer))
-			memset(&peer, 0, sizeof(peer));
+		peer_of(l, fd, &peer);
 	if (!sock__source_add(w->srv, &peer)) {
 		sock__report(w, SOCK__REPORT_PER_SOURCE, l->svc->name, &peer,
 			     -EMFILE);
 		close(fd);
+		sock__worker_conn_ended(w);
 		return;
 	}
 	if (l->svc->mode == SOCK_MODE_EVENT) {
 		sock__conn_open(l, fd, &peer);
 		return;
 	}
-	sock__worker_conn_started(w, l->svc->name);
 	sock__emit(w, SOCK_EV_ACCEPT, l->svc->name, &peer, 0, NULL);
 	sock__job_accepted(l, fd, &peer);
+}
+
+/* Keep fd, accepted while the server is at its cap, until a slot frees:
+ * served at once stays at most the cap, and nothing is refused. */
+static void hold(struct sock__listener *l, int fd)
+{
+	unsigned int cap;
+	int *fds;
+
+	if (l->nheld == l->held_cap) {
+		cap = l->held_cap ? 2 * l->held_cap : 4;
+		fds = realloc(l->held_fds, cap * sizeof(*fds));
+		if (!fds) {
+			sock__report(l->w, SOCK__REPORT_NOMEM, l->svc->name,
+				     NULL, -ENOMEM);
+			close(fd);
+			return;
+		}
+		l->held_fds = fds;
+		l->held_cap = cap;
+	}
+	l->held_fds[l->nheld++] = fd;
+}
+
+void sock__listener_accepted(struct sock__listener *l, int fd,
+			     const struct sockaddr *sa, socklen_t salen)
+{
+	struct sock__worker *w = l->w;
+
+	if (w->stopping) {
+		close(fd);
+		return;
+	}
+	l->backoff_ms = 0;
+	/* Connections held earlier go first. */
+	if (l->nheld || !sock__worker_conn_begin(w)) {
+		hold(l, fd);
+		sock__worker_at_cap(w, l->svc->name);
+		return;
+	}
+	serve(l, fd, sa, salen);
+}
+
+bool sock__listener_serve_held(struct sock__listener *l)
+{
+	int fd;
+
+	while (l->nheld) {
+		if (!sock__worker_conn_begin(l->w))
+			return false;
+		fd = l->held_fds[0];
+		memmove(l->held_fds, l->held_fds + 1,
+			--l->nheld * sizeof(*l->held_fds));
+		serve(l, fd, NULL, 0);
+	}
+	return true;
+}
+
+void sock__listener_drop_held(struct sock__listener *l)
+{
+	while (l->nheld)
+		close(l->held_fds[--l->nheld]);
 }
 
 static void resume_listener(struct sock_timer *t, void *arg)
@@ -120,6 +199,7 @@ void sock__listener_accept_failed(struct sock__listener *l, int err)
 
 void sock__listener_close(struct sock__listener *l)
 {
+	sock__listener_drop_held(l);
 	if (l->closed)
 		return;
 	sock_timer_stop(l->w->loop, &l->resume);
@@ -135,6 +215,8 @@ void sock__listener_free(struct sock__listener *l)
 		sock__listener_close(l);
 	else if (!l->closed)
 		sock_close(&l->sock);
+	sock__listener_drop_held(l);
+	free(l->held_fds);
 	free(l);
 }
 
@@ -160,6 +242,7 @@ int sock__listener_attach(struct sock__worker *w,
 	sock__clear(s);
 	l->svc = svc;
 	l->w = w;
+	l->loop = w->loop;
 	l->index = index;
 	l->paused = true;
 	sock_timer_init(&l->resume, resume_listener, l);

@@ -3,29 +3,69 @@
 
 #include "core.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-void sock__worker_conn_started(struct sock__worker *w, const char *service)
+/*
+ * The connection cap is one count for the whole server, shared by the
+ * workers' threads: a slot is taken before a connection is served
+ * (compare-and-swap, so no two workers take the last one), and a worker
+ * that finds none holds the connection it accepted and pauses accepting.
+ */
+static bool cap_reached(const struct sock_server *srv, unsigned int n)
 {
-	struct sock_server *srv = w->srv;
-	unsigned int n;
-
-	w->nconns++;
-	n = atomic_fetch_add(&srv->nconns, 1) + 1;
-	if (srv->cfg.max_conns != SOCK_UNLIMITED && n >= srv->cfg.max_conns &&
-	    !w->cap_paused) {
-		sock__report(w, SOCK__REPORT_MAX_CONNS, service, NULL, 0);
-		sock__worker_pause_accepting(w, true);
-	}
+	return srv->cfg.max_conns != SOCK_UNLIMITED && n >= srv->cfg.max_conns;
 }
 
-/* Resume accepting on w if the server is below its cap again. */
+bool sock__worker_conn_begin(struct sock__worker *w)
+{
+	struct sock_server *srv = w->srv;
+	unsigned int n = atomic_load(&srv->nconns);
+	unsigned int i;
+
+	do {
+		if (cap_reached(srv, n))
+			return false;
+	} while (!atomic_compare_exchange_weak(&srv->nconns, &n, n + 1));
+	w->nconns++;
+	if (cap_reached(srv, n + 1)) {
+		/* The last slot: every worker pauses, not only this one. */
+		sock__worker_at_cap(w, NULL);
+		for (i = 0; i < srv->nworkers; i++)
+			if (&srv->workers[i] != w)
+				sock__loop_wake(srv->workers[i].loop);
+	}
+	return true;
+}
+
+void sock__worker_at_cap(struct sock__worker *w, const char *service)
+{
+	if (w->cap_paused)
+		return;
+	sock__report(w, SOCK__REPORT_MAX_CONNS, service, NULL, 0);
+	sock__worker_pause_accepting(w, true);
+}
+
+/*
+ * After each batch: serve the connections held at the cap while slots
+ * are free, then pause or resume accepting as the cap says.
+ */
 static void check_cap(struct sock__worker *w)
 {
-	if (w->cap_paused &&
-	    atomic_load(&w->srv->nconns) < w->srv->cfg.max_conns)
+	struct sock_server *srv = w->srv;
+	bool held = false;
+	size_t i;
+
+	if (!w->cap_paused && !cap_reached(srv, atomic_load(&srv->nconns)))
+		return;
+	for (i = 0; i < w->nlis; i++)
+		if (!sock__listener_serve_held(w->lis[i]))
+			held = true;
+	if (held || cap_reached(srv, atomic_load(&srv->nconns)))
+		sock__worker_at_cap(w, NULL);
+	else if (w->cap_paused)
 		sock__worker_pause_accepting(w, false);
 }
 
@@ -34,12 +74,14 @@ void sock__worker_conn_ended(struct sock__worker *w)
 	struct sock_server *srv = w->srv;
 	unsigned int n, i;
 
+	assert(w->nconns > 0);
 	w->nconns--;
 	n = atomic_fetch_sub(&srv->nconns, 1);
-	if (srv->cfg.max_conns == SOCK_UNLIMITED || n < srv->cfg.max_conns)
+	assert(n > 0);
+	if (!cap_reached(srv, n))
 		return;
-	/* The server was at its cap: any worker may have paused. */
-	check_cap(w);
+	/* The server was at its cap: workers hold connections or paused,
+	 * and take the slot at their next batch. */
 	for (i = 0; i < srv->nworkers; i++)
 		if (&srv->workers[i] != w)
 			sock__loop_wake(srv->workers[i].loop);
@@ -136,6 +178,7 @@ int sock__worker_init(struct sock_server *srv, struct sock__worker *w,
 		return err;
 	w->loop->worker = w;
 	w->loop->busy_poll = srv->cfg.busy_poll;
+	w->loop->limits.max_datagram = srv->cfg.max_datagram;
 	return 0;
 }
 
@@ -182,6 +225,25 @@ static void start_worker(struct sock__worker *w)
 		w->run_err = -ENOMEM;
 }
 
+/*
+ * w's loop cannot run (it failed, or never started): end at once what it
+ * serves, as the end of a stop's grace period would -- on_close for every
+ * connection, descriptors closed, output freed, handlers cut -- since no
+ * batch will ever do it.
+ */
+static void worker_abandon(struct sock__worker *w, int err)
+{
+	size_t i;
+
+	w->stopping = true;
+	for (i = 0; i < w->nlis; i++)
+		sock__listener_close(w->lis[i]);
+	sock__conn_abort_all(w, err);
+	sock__conn_flush_pending(w);
+	sock__jobs_shutdown(w);
+	sock__report_flush(w, true);
+}
+
 void *sock__worker_main(void *arg)
 {
 	struct sock__worker *w = arg;
@@ -190,7 +252,9 @@ void *sock__worker_main(void *arg)
 	if (!w->run_err)
 		w->run_err = sock_loop_run(w->loop);
 	/* One worker that cannot serve stops them all: run must return. */
-	if (w->run_err)
+	if (w->run_err) {
+		worker_abandon(w, w->run_err);
 		sock_server_stop(w->srv);
+	}
 	return NULL;
 }
