@@ -58,7 +58,6 @@ static struct sock__engine fake_engine;
 
 /* ---- the service: records what the core calls ---- */
 
-
 static struct {
 	int opens, drains, closes, close_err;
 	size_t got;
