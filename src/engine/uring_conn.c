@@ -155,8 +155,7 @@ static void starve(struct sock__uring *e, struct sock_conn *c)
 		sock__conn_failed(c, -ENOMEM);
 }
 
-/* Hand res bytes of buffer bid (0: the end of stream) to the core, and
- * the buffer back to the ring. */
+/* Hand res bytes of buffer bid (0: the end of stream) to the core. */
 static void deliver(struct sock__uring *e, struct sock_conn *c, int bid,
 		    int res)
 {
@@ -167,9 +166,7 @@ static void deliver(struct sock__uring *e, struct sock_conn *c, int bid,
 		return;
 	}
 	p = sock__uring_buf_addr(&e->stream, bid);
-	sock__uring_cur_set(e, &e->stream, bid, p, (size_t)res);
 	sock__conn_received(c, p, (size_t)res);
-	sock__uring_cur_clear(e);
 }
 
 /* Input for c goes to the core now: it wants it, and nothing read
