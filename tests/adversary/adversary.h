@@ -53,7 +53,7 @@ void check(const char *scen, const char *what, bool ok, const char *fmt, ...)
 /*
  * A check that fails today because of issue 9's defect (0: none, then it
  * is check()).  It counts only when ADVERSARY_KNOWN_FAILING=1; otherwise
- * it is a reported skip that says whether it held in this run.
+ * it is a KNOWN line, not counted, that says whether it held this run.
  */
 void check_known(int defect, const char *scen, const char *what, bool ok,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));

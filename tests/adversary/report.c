@@ -12,6 +12,7 @@
  *   PASS adversary_test.ENGINE.SCENARIO.WHAT
  *   FAIL adversary_test.ENGINE.SCENARIO.WHAT: what was seen
  *   SKIP adversary_test.ENGINE.SCENARIO.WHAT: why
+ *   KNOWN adversary_test.ENGINE.SCENARIO.WHAT: a known failure, not counted
  *   FIGURE ENGINE SCENARIO.WHAT: value
  */
 #define PREFIX "adversary_test"
@@ -92,10 +93,12 @@ void check_known(int defect, const char *scen, const char *what, bool ok,
 		check(scen, what, ok, "%s", text);
 		return;
 	}
-	skip(scen, what,
-	     "known failing, issue 9 defect %d (ADVERSARY_KNOWN_FAILING=1 "
-	     "counts it); this run: %s%s%s",
-	     defect, ok ? "held" : "FAILED", ok ? "" : ", ", ok ? "" : text);
+	/* Neither a pass nor a skip: CI counts neither until the fix. */
+	printf("KNOWN %s.%s.%s.%s: issue 9 defect %d, not counted "
+	       "(ADVERSARY_KNOWN_FAILING=1 counts it); this run: %s%s%s\n",
+	       PREFIX, engine, scen, what, defect, ok ? "held" : "FAILED",
+	       ok ? "" : ", ", ok ? "" : text);
+	fflush(stdout);
 }
 
 int report_end(double seconds)
