@@ -59,6 +59,8 @@ SVC_OBJ := $(SVC_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+ADV_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/adversary/*.c))
+ADVERSARY := $(BUILD)/tests/adversary
 
 STATIC := $(BUILD)/libsock.a
 SHARED := $(BUILD)/libsock.so.$(VERSION)
@@ -75,7 +77,7 @@ lib: $(STATIC) $(SHARED) $(PC)
 
 examples: $(EXAMPLES)
 
-tests: all $(TESTS)
+tests: all $(TESTS) $(ADVERSARY)
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -118,6 +120,12 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC) $(SVC_OBJ) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS_ALL) -Isrc -Iservices $(CFLAGS_ALL) $(LDFLAGS) -o $@ \
 		$< $(SVC_OBJ) $(STATIC) $(LIBS)
 
+# Attacks sock serve from outside (tests/cli/adversary_test.sh runs it):
+# plain sockets, no library.
+$(ADVERSARY): $(ADV_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(ADV_OBJ) -lpthread
+
 # Set up a fresh machine (packages, when root), build, run every test.
 # The build is a make of its own, which reads this file again: it sees
 # what deps installed.
@@ -140,7 +148,8 @@ valgrind: tests
 	VALGRIND=1 tests/run.sh $(BUILD)
 
 FORMAT_SRC = $(wildcard include/*.h include/sock/*.h src/*.[ch] src/*/*.[ch] \
-	services/*.[ch] cli/*.[ch] examples/*.c tests/*.[ch] bench/*.c)
+	services/*.[ch] cli/*.[ch] examples/*.c tests/*.[ch] tests/adversary/*.[ch] \
+	bench/*.c)
 
 check-format:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
