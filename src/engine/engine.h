@@ -143,9 +143,9 @@ struct sock_conn {
 	int fd;		       /* set by the core; closed by conn_close */
 	uint8_t phase;	       /* enum sock__conn_phase */
 	uint8_t flags;	       /* enum sock__conn_flag */
-	uint8_t engine_bits;   /* the engine's */
 	uint8_t peer_family;   /* AF_INET, AF_INET6, AF_UNIX */
-	uint16_t engine_ops;   /* the engine's: operations in flight */
+	uint8_t engine_ops;    /* the engine's: operations in flight */
+	uint16_t engine_bits;  /* the engine's */
 	uint16_t peer_port;    /* host order */
 	int err;	       /* why it ends, once known */
 	uint8_t peer_addr[16]; /* IPv4 in the first 4 bytes */

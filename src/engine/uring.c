@@ -194,28 +194,33 @@ int sock__uring_bufs_setup(struct sock__uring *e, struct sock__uring_bufs *g,
 	/* Aligned for the kernel's recvmsg header at a buffer's start. */
 	g->stride = (len + 63) & ~(size_t)63;
 	g->depth = depth;
-	g->br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
-		     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (bgid >= 0) {
+		g->br = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+		if (g->br == MAP_FAILED)
+			g->br = NULL;
+	}
 	g->mem = mmap(NULL, count * g->stride, PROT_READ | PROT_WRITE,
 		      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (g->br == MAP_FAILED)
-		g->br = NULL;
 	if (g->mem == MAP_FAILED)
 		g->mem = NULL;
 	g->refs = calloc(count, sizeof(*g->refs));
 	g->free = calloc(count, sizeof(*g->free));
 	g->dirty = calloc(count, sizeof(*g->dirty));
-	if (!g->br || !g->mem || !g->refs || !g->free || !g->dirty) {
+	if ((bgid >= 0 && !g->br) || !g->mem || !g->refs || !g->free ||
+	    !g->dirty) {
 		err = -ENOMEM;
 		goto out_free;
 	}
-	madvise(g->br, ring_bytes, MADV_DONTFORK);
 	madvise(g->mem, count * g->stride, MADV_DONTFORK);
+	for (i = 0; i < count; i++)
+		g->free[g->nfree++] = (uint16_t)(count - 1 - i);
+	if (bgid < 0)
+		return 0; /* buffers of our own, never the kernel's */
+	madvise(g->br, ring_bytes, MADV_DONTFORK);
 	err = group_register(e, g);
 	if (err)
 		goto out_free;
-	for (i = 0; i < count; i++)
-		g->free[g->nfree++] = (uint16_t)(count - 1 - i);
 	group_refill(g, depth);
 	return 0;
 
@@ -227,13 +232,27 @@ out_free:
 /*
  * Give back the memory of buffers no longer needed.  A flood deepens the
  * ring (see group_refill), and every buffer it touched keeps its pages
- * after the flood has passed; with no receive starved for a while, the
- * ring is taken back from the kernel (unregistered: no selection can be
- * under way, see ur_wait), the pages of every buffer we do not hold are
- * dropped, and the ring is registered again at its first depth.  Armed
- * receives name the group, not the ring, and select from the new one.
+ * after the flood has passed.  Once a second, if no receive starved and
+ * far more buffers were touched than the busiest batch of that second
+ * took, the ring is taken back from the kernel (unregistered: no
+ * selection can be under way, see ur_wait), the pages of every buffer we
+ * do not hold are dropped, and the ring is registered again, as deep as
+ * that batch needs.  Armed receives name the group, not the ring, and
+ * select from the new one.  Under steady load nothing is trimmed: the
+ * buffers touched are the ones in use.
  */
 #define TRIM_EVERY_MS 1000
+/* Buffers for input read ahead of the core (uring_conn.c): as many, and
+ * as large, as the stream ring's. */
+#define ASIDE_COUNT 1024
+#define ASIDE_SIZE (16 * 1024)
+
+static void batch_done(struct sock__uring_bufs *g)
+{
+	if (g->batch_taken > g->peak_taken)
+		g->peak_taken = g->batch_taken;
+	g->batch_taken = 0;
+}
 
 static void drop_pages(struct sock__uring_bufs *g, unsigned int lo,
 		       unsigned int hi)
@@ -252,21 +271,26 @@ static void drop_pages(struct sock__uring_bufs *g, unsigned int lo,
 static void group_trim(struct sock__uring *e, struct sock__uring_bufs *g)
 {
 	unsigned int bid, lo;
+	unsigned int need = g->peak_taken > g->depth0 ? g->peak_taken
+						      : g->depth0;
+	bool quiet = !g->starved_lately && g->ndirty > 4 * need + g->out;
 
-	if (!g->registered || g->starved_lately ||
-	    g->ndirty <= 4 * g->depth0 + g->out) {
-		g->starved_lately = false;
+	g->starved_lately = false;
+	g->peak_taken = 0;
+	if (!g->mem || !quiet)
 		return;
+	if (g->bgid >= 0) {
+		if (!g->registered ||
+		    io_uring_unregister_buf_ring(&e->ring, g->bgid))
+			return;
+		g->registered = false;
+		/* Everything in the ring is ours again. */
+		g->nfree = 0;
+		for (bid = g->count; bid-- > 0;)
+			if (!g->refs[bid])
+				g->free[g->nfree++] = (uint16_t)bid;
+		g->inring = 0;
 	}
-	if (io_uring_unregister_buf_ring(&e->ring, g->bgid))
-		return;
-	g->registered = false;
-	/* Everything in the ring is ours again. */
-	g->nfree = 0;
-	for (bid = g->count; bid-- > 0;)
-		if (!g->refs[bid])
-			g->free[g->nfree++] = (uint16_t)bid;
-	g->inring = 0;
 	for (lo = bid = 0; bid <= g->count; bid++) {
 		if (bid < g->count && !g->refs[bid]) {
 			if (g->dirty[bid])
@@ -277,11 +301,34 @@ static void group_trim(struct sock__uring *e, struct sock__uring_bufs *g)
 		drop_pages(g, lo, bid);
 		lo = bid + 1;
 	}
-	g->depth = g->depth0;
+	if (g->bgid < 0)
+		return;
+	g->depth = 2 * need < g->count ? 2 * need : g->count;
 	/* Should this fail (out of memory), receives starve until the
 	 * next refill registers it. */
 	if (group_register(e, g) == 0)
-		group_refill(g, g->depth0);
+		group_refill(g, g->depth);
+}
+
+int sock__uring_aside_get(struct sock__uring *e)
+{
+	struct sock__uring_bufs *g = &e->aside;
+	uint16_t bid;
+
+	if (!g->mem &&
+	    sock__uring_bufs_setup(e, g, -1, ASIDE_COUNT, ASIDE_SIZE, 0))
+		return -1;
+	if (!g->nfree)
+		return -1;
+	bid = g->free[--g->nfree];
+	if (!g->dirty[bid]) {
+		g->dirty[bid] = 1;
+		g->ndirty++;
+	}
+	g->refs[bid] = 1;
+	g->out++;
+	g->batch_taken++;
+	return bid;
 }
 
 /* ---- watches: one-shot polls, re-armed after the callback, which makes
@@ -466,12 +513,16 @@ static int ur_wait(struct sock_loop *loop, int timeout_ms)
 	 * at once when a full queue is submitted). */
 	for (n = 0; n < CQ_ENTRIES && next_cqe(e, &c); n++)
 		dispatch(e, &c);
+	batch_done(&e->stream);
+	batch_done(&e->dgram);
+	batch_done(&e->aside);
 	/* Every completion posted is reaped, and no system call has run
 	 * since: the kernel is not selecting buffers now. */
 	if (n < CQ_ENTRIES && loop->now_ms - e->trim_ms >= TRIM_EVERY_MS) {
 		e->trim_ms = loop->now_ms;
 		group_trim(e, &e->stream);
 		group_trim(e, &e->dgram);
+		group_trim(e, &e->aside);
 	}
 	if (e->replay)
 		sock__uring_conn_replay(e);
@@ -605,6 +656,7 @@ static void ur_release(struct sock_loop *loop)
 		free(e->watches.v[i]);
 	group_free(&e->stream);
 	group_free(&e->dgram);
+	group_free(&e->aside);
 	free(e->watches.v);
 	free(e);
 	loop->engine = NULL;

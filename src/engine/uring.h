@@ -51,6 +51,7 @@ enum {
 	SOCK__URING_STARVED = 1 << 5, /* receive ended for want of buffers */
 	SOCK__URING_EOF = 1 << 6,     /* receive saw the end of stream */
 	SOCK__URING_CLOSED = 1 << 7,  /* conn_close was called */
+	SOCK__URING_GREEDY = 1 << 8,  /* emptied the ring: a buffer at a time */
 };
 
 /* A provided buffer ring and its buffers. */
@@ -69,6 +70,9 @@ struct sock__uring_bufs {
 	bool registered;     /* the kernel has the ring */
 	bool starved;	     /* a receive found the ring empty */
 	bool starved_lately; /* ... since the last trim */
+	/* buffers taken in the batch under way, and the most in one batch
+	 * since the last look at trimming */
+	unsigned int batch_taken, peak_taken;
 	int bgid;
 	unsigned int depth0; /* the depth it started with */
 	/* buffers that may hold pages (given to the kernel since their
@@ -81,6 +85,14 @@ struct sock__uring_bufs {
 struct sock__uring_vec {
 	void **v;
 	size_t n, cap;
+};
+
+/* Input read ahead of the core and kept aside, in one of e->aside's
+ * buffers (bid < 0: the end of stream). */
+struct sock__uring_held {
+	struct sock_conn *c;
+	int32_t len;
+	int32_t bid;
 };
 
 /* A listener's record, which outlives it until its last completion. */
@@ -113,14 +125,17 @@ struct sock__uring {
 	/* provided buffers, and the one being handled, which a datagram
 	 * reply may keep */
 	struct sock__uring_bufs stream, dgram;
+	/* buffers of our own for input kept aside (never the kernel's) */
+	struct sock__uring_bufs aside;
 	struct sock__uring_bufs *cur_g;
 	int cur_bid;
 	uintptr_t cur_lo, cur_hi;
 	int64_t trim_ms; /* when buffers were last looked at for trimming */
 	/* uring_conn.c */
-	bool replay;			/* held input may be deliverable */
-	unsigned int nrecv;		/* connections with a receive armed */
-	struct sock__uring_vec held;	/* struct held, in arrival order */
+	bool replay;		       /* held input may be deliverable */
+	unsigned int nrecv;	       /* connections with a receive armed */
+	struct sock__uring_held *held; /* in arrival order */
+	size_t nheld, held_cap;
 	struct sock__uring_vec starved; /* connections */
 	struct sock__uring_vec closing; /* closed connections holding c->fd */
 	/* uring_listen.c */
@@ -173,7 +188,8 @@ int sock__uring_flush_now(struct sock__uring *e);
 /* Cancel what user_data k names; only a failure to find it posts. */
 void sock__uring_cancel(struct sock__uring *e, uint64_t k);
 
-/* Set up g: count buffers of len bytes, depth of them in the ring. */
+/* Set up g: count buffers of len bytes, depth of them in the ring of
+ * group bgid (bgid < 0: buffers of our own, with no ring). */
 int sock__uring_bufs_setup(struct sock__uring *e, struct sock__uring_bufs *g,
 			   int bgid, unsigned int count, size_t len,
 			   unsigned int depth);
@@ -184,10 +200,15 @@ static inline char *sock__uring_buf_addr(const struct sock__uring_bufs *g,
 	return g->mem + (size_t)bid * g->stride;
 }
 
+/* A buffer of e->aside (put back with sock__uring_buf_put), or -1 if
+ * none is left. */
+int sock__uring_aside_get(struct sock__uring *e);
+
 /* A completion handed us buffer bid. */
 static inline void sock__uring_buf_take(struct sock__uring_bufs *g, int bid)
 {
 	assert(g->inring > 0 && g->refs[bid] == 0);
+	g->batch_taken++;
 	g->inring--;
 	g->out++;
 	g->refs[bid] = 1;

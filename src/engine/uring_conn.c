@@ -19,15 +19,18 @@
  * does not read: its data stays in the kernel, as with epoll.
  *
  * The receive is multishot -- one SQE reads all that arrives -- while
- * nothing holds the core back.  A multishot receive reads ahead of the
- * core, up to a socket buffer's worth, so once output waits (the peer
- * may not be reading) or the connection is closing, it is replaced by
- * receives of one buffer each, re-armed as the core takes them.  What
- * was read ahead before the switch and arrives after the core stopped
- * wanting input (its output queue is full) is copied aside, in order,
- * and given to the core when it wants input again: the shared ring is
- * never pinned by a peer that does not read, and the copy is bounded by
- * what one batch read ahead for that connection.
+ * nothing holds the core back and the peer has shown it does not send
+ * faster than the loop reads (a receive found less than a buffer).  A
+ * new connection, a fast sender, one whose output waits (the peer may
+ * not be reading) and one that is closing get receives of one buffer
+ * each, re-armed as the core takes them, so that reading never runs
+ * ahead of the core by more than a buffer.  A multishot receive that
+ * meets a burst has read ahead by the time it is cancelled: what arrives
+ * after the core stopped wanting input (its output queue is full) is
+ * copied aside, in order, into buffers of our own (bounded; a connection
+ * that needs more is closed with -ENOBUFS) and given to the core when it
+ * wants input again.  The shared ring is never pinned by a peer that
+ * does not read.
  */
 
 /*
@@ -39,14 +42,6 @@
 #define RX_COUNT 1024
 #define RX_SIZE (16 * 1024)
 #define RX_DEPTH 16
-
-/* Input read ahead and kept for when the core wants it (len 0: the end
- * of stream). */
-struct held {
-	struct sock_conn *c;
-	size_t len;
-	char data[];
-};
 
 /* ---- handing a closed connection back ---- */
 
@@ -82,7 +77,8 @@ static void op_done(struct sock__uring *e, struct sock_conn *c)
 static int recv_arm(struct sock__uring *e, struct sock_conn *c)
 {
 	struct io_uring_sqe *sqe;
-	bool multi = !sock__conn_reads_slowly(c);
+	bool multi = !sock__conn_reads_slowly(c) &&
+		     !(c->engine_bits & SOCK__URING_GREEDY);
 	int err;
 
 	err = sock__uring_get_sqe(e, &sqe);
@@ -96,10 +92,11 @@ static int recv_arm(struct sock__uring *e, struct sock_conn *c)
 	sqe->buf_group = SOCK__URING_BGID_STREAM;
 	sock__uring_submit_op(e, sqe, c, SOCK__TAG_CONN);
 	c->engine_bits |= SOCK__URING_RECV;
-	c->engine_bits &= (uint8_t) ~(SOCK__URING_MULTI | SOCK__URING_CANCEL);
+	c->engine_bits &= (uint16_t) ~(SOCK__URING_MULTI | SOCK__URING_CANCEL);
 	e->nrecv++;
 	if (multi)
 		c->engine_bits |= SOCK__URING_MULTI;
+	assert(c->engine_ops < UINT8_MAX);
 	c->engine_ops++;
 	return 0;
 }
@@ -120,7 +117,7 @@ static void recv_cancel(struct sock__uring *e, struct sock_conn *c)
  */
 static void recv_update(struct sock__uring *e, struct sock_conn *c)
 {
-	uint8_t bits = c->engine_bits;
+	uint16_t bits = c->engine_bits;
 	int err;
 
 	if (sock__conn_is_gone(c) || (bits & SOCK__URING_CLOSED))
@@ -130,7 +127,8 @@ static void recv_update(struct sock__uring *e, struct sock_conn *c)
 		return;
 	}
 	if (bits & SOCK__URING_RECV) {
-		if ((bits & SOCK__URING_MULTI) && sock__conn_reads_slowly(c))
+		if ((bits & SOCK__URING_MULTI) &&
+		    (sock__conn_reads_slowly(c) || (bits & SOCK__URING_GREEDY)))
 			recv_cancel(e, c); /* re-armed one at a time */
 		return;
 	}
@@ -142,11 +140,18 @@ static void recv_update(struct sock__uring *e, struct sock_conn *c)
 		sock__conn_failed(c, err);
 }
 
-/* c's receive found no buffer: the ring is deepened, and c re-armed,
- * before the next wait. */
+/*
+ * c's receive found no buffer: the ring is deepened, and c re-armed,
+ * before the next wait, in the order they starved.  A multishot receive
+ * that empties the ring takes every buffer of each batch as long as its
+ * peer sends; it comes back as a receive of one buffer at a time, until
+ * one finds less than a buffer waiting, so that one fast sender does not
+ * starve the loop's other connections.
+ */
 static void starve(struct sock__uring *e, struct sock_conn *c)
 {
 	e->stream.starved = true;
+	c->engine_bits |= SOCK__URING_GREEDY;
 	if (c->engine_bits & SOCK__URING_STARVED)
 		return;
 	if (sock__uring_vec_push(&e->starved, c) == 0)
@@ -177,73 +182,97 @@ static bool deliverable(const struct sock_conn *c)
 	       !(c->engine_bits & SOCK__URING_HELD);
 }
 
-/* Copy res bytes of buffer bid (0: the end of stream) aside for c. */
+/*
+ * Copy res bytes of buffer bid (0: the end of stream) aside for c, into
+ * a buffer of our own: the shared ring's buffer goes back at once.  The
+ * copies are bounded (e->aside's count), and their pages go back to the
+ * system once unused (see group_trim).
+ */
 static void hold(struct sock__uring *e, struct sock_conn *c, int bid, int res)
 {
-	struct held *h = malloc(sizeof(*h) + (size_t)res);
+	struct sock__uring_held *h;
+	int abid = -1;
+	size_t cap;
 
-	if (!h || sock__uring_vec_push(&e->held, h)) {
-		free(h);
-		sock__conn_failed(c, -ENOMEM);
-		return;
+	if (e->nheld == e->held_cap) {
+		cap = e->held_cap ? 2 * e->held_cap : 64;
+		h = realloc(e->held, cap * sizeof(*h));
+		if (!h) {
+			sock__conn_failed(c, -ENOMEM);
+			return;
+		}
+		e->held = h;
+		e->held_cap = cap;
 	}
-	h->c = c;
-	h->len = (size_t)res;
-	if (res)
-		memcpy(h->data, sock__uring_buf_addr(&e->stream, bid),
-		       (size_t)res);
+	if (res) {
+		abid = sock__uring_aside_get(e);
+		if (abid < 0) {
+			sock__conn_failed(c, -ENOBUFS);
+			return;
+		}
+		memcpy(sock__uring_buf_addr(&e->aside, abid),
+		       sock__uring_buf_addr(&e->stream, bid), (size_t)res);
+	}
+	e->held[e->nheld++] =
+		(struct sock__uring_held){ .c = c, .len = res, .bid = abid };
 	c->engine_bits |= SOCK__URING_HELD;
+}
+
+static void held_release(struct sock__uring *e,
+			 const struct sock__uring_held *h)
+{
+	if (h->bid >= 0)
+		sock__uring_buf_put(&e->aside, h->bid);
 }
 
 static void drop_held(struct sock__uring *e, struct sock_conn *c)
 {
 	size_t i, kept = 0;
-	struct held *h;
 
 	if (!(c->engine_bits & SOCK__URING_HELD))
 		return;
-	for (i = 0; i < e->held.n; i++) {
-		h = e->held.v[i];
-		if (h->c == c)
-			free(h);
+	for (i = 0; i < e->nheld; i++) {
+		if (e->held[i].c == c)
+			held_release(e, &e->held[i]);
 		else
-			e->held.v[kept++] = h;
+			e->held[kept++] = e->held[i];
 	}
-	e->held.n = kept;
-	c->engine_bits &= (uint8_t)~SOCK__URING_HELD;
+	e->nheld = kept;
+	c->engine_bits &= (uint16_t)~SOCK__URING_HELD;
 }
 
 /* Give the core what was kept aside for connections that want input
  * again, in the order it arrived. */
 void sock__uring_conn_replay(struct sock__uring *e)
 {
-	size_t i, kept = 0, n = e->held.n;
-	struct held *h;
+	size_t i, kept = 0, n = e->nheld;
+	struct sock__uring_held h;
 
 	e->replay = false;
 	for (i = 0; i < n; i++)
-		((struct held *)e->held.v[i])->c->engine_bits &=
-			(uint8_t)~SOCK__URING_HELD;
+		e->held[i].c->engine_bits &= (uint16_t)~SOCK__URING_HELD;
 	/* HELD marks, from here, a connection with an earlier entry kept. */
 	for (i = 0; i < n; i++) {
-		h = e->held.v[i];
-		if (!deliverable(h->c)) {
-			h->c->engine_bits |= SOCK__URING_HELD;
-			e->held.v[kept++] = h;
+		h = e->held[i];
+		if (!deliverable(h.c)) {
+			h.c->engine_bits |= SOCK__URING_HELD;
+			e->held[kept++] = h;
 			continue;
 		}
-		if (h->len)
-			sock__conn_received(h->c, h->data, h->len);
+		if (h.len)
+			sock__conn_received(
+				h.c, sock__uring_buf_addr(&e->aside, h.bid),
+				(size_t)h.len);
 		else
-			sock__conn_received(h->c, NULL, 0);
-		/* Receiving resumes; should a later entry of h->c stay kept,
+			sock__conn_received(h.c, NULL, 0);
+		held_release(e, &h);
+		/* Receiving resumes; should a later entry of h.c stay kept,
 		 * what arrives meanwhile is kept after it. */
-		recv_update(e, h->c);
-		free(h);
+		recv_update(e, h.c);
 	}
 	/* Completions, the only source of entries, are not handled here. */
-	assert(e->held.n == n);
-	e->held.n = kept;
+	assert(e->nheld == n);
+	e->nheld = kept;
 }
 
 void sock__uring_recv_done(struct sock__uring *e, struct sock_conn *c, int res,
@@ -255,8 +284,8 @@ void sock__uring_recv_done(struct sock__uring *e, struct sock_conn *c, int res,
 		sock__uring_buf_take(&e->stream, bid);
 	if (!(flags & IORING_CQE_F_MORE)) {
 		c->engine_bits &=
-			(uint8_t) ~(SOCK__URING_RECV | SOCK__URING_MULTI |
-				    SOCK__URING_CANCEL);
+			(uint16_t) ~(SOCK__URING_RECV | SOCK__URING_MULTI |
+				     SOCK__URING_CANCEL);
 		assert(e->nrecv > 0);
 		e->nrecv--;
 		op_done(e, c);
@@ -273,6 +302,12 @@ void sock__uring_recv_done(struct sock__uring *e, struct sock_conn *c, int res,
 		} else if (res >= 0) {
 			if (res == 0)
 				c->engine_bits |= SOCK__URING_EOF;
+			/* A full buffer: more is likely waiting, the peer
+			 * sends faster than it is read. */
+			if (res == RX_SIZE)
+				c->engine_bits |= SOCK__URING_GREEDY;
+			else if (!(flags & IORING_CQE_F_MORE))
+				c->engine_bits &= (uint16_t)~SOCK__URING_GREEDY;
 			if (deliverable(c))
 				deliver(e, c, bid, res);
 			else
@@ -310,7 +345,7 @@ int sock__uring_conn_want_room(struct sock_conn *c)
 void sock__uring_room_done(struct sock__uring *e, struct sock_conn *c, int res)
 {
 	(void)res; /* an error shows in the core's next send */
-	c->engine_bits &= (uint8_t)~SOCK__URING_ROOM;
+	c->engine_bits &= (uint16_t)~SOCK__URING_ROOM;
 	op_done(e, c);
 	if (c->engine_bits & SOCK__URING_CLOSED) {
 		conn_settle(e, c);
@@ -340,6 +375,9 @@ int sock__uring_conn_start(struct sock_conn *c)
 		if (err)
 			return err;
 	}
+	/* One buffer at a time, until a receive shows the peer does not
+	 * send more than the loop reads (see starve). */
+	c->engine_bits |= SOCK__URING_GREEDY;
 	if (sock__conn_wants_input(c) && e->stream.registered)
 		return recv_arm(e, c);
 	return 0;
@@ -402,11 +440,16 @@ void sock__uring_conn_refill(struct sock__uring *e)
 {
 	struct sock_conn *c;
 
-	while (e->starved.n && e->stream.inring) {
-		c = e->starved.v[--e->starved.n];
-		c->engine_bits &= (uint8_t)~SOCK__URING_STARVED;
+	size_t i = 0;
+
+	while (i < e->starved.n && e->stream.inring) {
+		c = e->starved.v[i++];
+		c->engine_bits &= (uint16_t)~SOCK__URING_STARVED;
 		recv_update(e, c);
 	}
+	memmove(e->starved.v, e->starved.v + i,
+		(e->starved.n - i) * sizeof(*e->starved.v));
+	e->starved.n -= i;
 }
 
 void sock__uring_conn_release(struct sock__uring *e)
@@ -419,9 +462,7 @@ void sock__uring_conn_release(struct sock__uring *e)
 		close(c->fd);
 		c->fd = -1;
 	}
-	for (i = 0; i < e->held.n; i++)
-		free(e->held.v[i]);
-	free(e->held.v);
+	free(e->held);
 	free(e->starved.v);
 	free(e->closing.v);
 }

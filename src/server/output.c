@@ -15,50 +15,18 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 struct sock__outq {
 	uint32_t head, tail, cap;
-	bool mapped; /* an mmap of its own (large), else malloc'd */
 	char data[];
 };
 
-/* Queues from this size up are mappings of their own: their memory goes
- * back to the system when they are freed, not to a heap that keeps it. */
-#define OUTQ_MAP_MIN (64 * 1024)
 #define OUTQ_FIRST 4096
-
-static struct sock__outq *outq_new(size_t cap)
-{
-	size_t bytes = sizeof(struct sock__outq) + cap;
-	struct sock__outq *q;
-	bool mapped = cap >= OUTQ_MAP_MIN;
-
-	if (mapped) {
-		q = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (q == MAP_FAILED)
-			return NULL;
-	} else {
-		q = malloc(bytes);
-		if (!q)
-			return NULL;
-	}
-	q->head = q->tail = 0;
-	q->cap = (uint32_t)cap;
-	q->mapped = mapped;
-	return q;
-}
 
 static void outq_free(struct sock__outq *q)
 {
-	if (!q)
-		return;
-	if (q->mapped)
-		munmap(q, sizeof(*q) + q->cap);
-	else
-		free(q);
+	free(q);
 }
 
 void sock__conn_output_free(struct sock_conn *c)
@@ -92,7 +60,11 @@ static int outq_append(struct sock_conn *c, const void *data, size_t len)
 
 	if (used + len > 4 * output_limit(c) + SOCK__RECV_MAX)
 		return -ENOBUFS;
-	if (q && q->tail + len > q->cap && used + len <= q->cap) {
+	/* Move the bytes to the front only when at least as many were sent
+	 * as are left (then each byte is moved at most once on average);
+	 * otherwise the queue grows. */
+	if (q && q->tail + len > q->cap && used + len <= q->cap &&
+	    q->head >= used) {
 		memmove(q->data, q->data + q->head, used);
 		q->head = 0;
 		q->tail = (uint32_t)used;
@@ -101,14 +73,12 @@ static int outq_append(struct sock_conn *c, const void *data, size_t len)
 		cap = q ? 2 * (size_t)q->cap : OUTQ_FIRST;
 		while (cap < used + len)
 			cap *= 2;
-		nq = outq_new(cap);
+		nq = realloc(q, sizeof(*nq) + cap);
 		if (!nq)
 			return -ENOMEM;
-		if (q) {
-			memcpy(nq->data, q->data + q->head, used);
-			nq->tail = (uint32_t)used;
-			outq_free(q);
-		}
+		if (!q)
+			nq->head = nq->tail = 0;
+		nq->cap = (uint32_t)cap;
 		c->out = q = nq;
 	}
 	memcpy(q->data + q->tail, data, len);
