@@ -360,7 +360,9 @@ int sock_server_addr(const struct sock_server *srv, int index,
  * after adopting one inetd connection).  Stopping closes the listeners,
  * gives open connections grace_ms to end, then closes the rest; run
  * returns when all are gone and every handler has returned.  A server
- * runs once.  Returns 0, or a negative code if it could not start.
+ * runs once.  Returns 0, or a negative code if it could not start (no
+ * descriptor for the signalfd, no thread for a worker ...): then nothing
+ * was served and the calling thread's signal mask is as it was.
  */
 int sock_server_run(struct sock_server *srv) SOCK_WUR;
 
