@@ -232,6 +232,16 @@ struct sock_service {
 	 * (do not close it yourself; sock_detach() it to keep it).  When
 	 * the server stops, or the total timeout passes, the connection is
 	 * shut down, so blocked calls fail and handle should return.
+	 *
+	 * In thread and pool modes the server keeps a descriptor of its own
+	 * on the connection until handle returns (one more descriptor per
+	 * job, queued or running), so that shutting it down reaches this
+	 * connection whatever handle did with conn, and never a socket that
+	 * took conn's descriptor number since.  So a connection that handle
+	 * detached and closed ends for the peer only when handle returns;
+	 * to end it sooner, shutdown(2) it before closing.  A detached
+	 * connection that handle keeps is still shut down by a stop or the
+	 * total timeout while handle runs, and not after.
 	 */
 	void (*handle)(struct sock *conn, const struct sock_addr *peer,
 		       void *data);
