@@ -26,8 +26,11 @@
 #define DEFAULT_MAX_CONNS 65536
 
 /*
- * Take every descriptor the hard limit allows (each connection is one),
- * and fit the connection cap to them unless --max-conns set it.
+ * Take every descriptor the hard limit allows, and fit the connection
+ * cap to them unless --max-conns set it.  Each connection is one
+ * descriptor because every service here is event-driven: a thread or
+ * pool handler's connection would hold two while its job lives (the
+ * server's own duplicate, server.h), and the cap would have to halve.
  */
 static void fit_fd_limit(struct serve *sv)
 {

@@ -464,8 +464,17 @@ int sock_open(struct sock *s, int family, int type, int protocol) SOCK_WUR;
 /*
  * Python's fromfd(): a socket on a duplicate of descriptor fd (the caller
  * keeps fd), with its family, type and protocol read from the kernel.  The
- * duplicate is made non-blocking and close-on-exec; note that O_NONBLOCK is
- * shared with fd.  Returns 0, -ENOTSOCK, or -errno.
+ * duplicate is close-on-exec and non-blocking -- and O_NONBLOCK belongs to
+ * the open file description, which the duplicate shares: fd and every
+ * other descriptor of that socket, in this process or another (an inetd
+ * passes one socket as standard input, output and error; a parent that
+ * passed it may still hold it), become non-blocking too, so a plain
+ * read(2), write(2) or stdio call on them can fail with EAGAIN.  A socket
+ * cannot be reopened as a description of its own, and the library's
+ * timeouts need the flag, so it stays set after sock_close(): pass a
+ * socket no other holder uses in blocking mode, or clear O_NONBLOCK with
+ * fcntl(2) before handing it back.  On failure fd's flags are untouched.
+ * Returns 0, -ENOTSOCK, or -errno.
  */
 int sock_fromfd(struct sock *s, int fd) SOCK_WUR;
 

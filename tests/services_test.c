@@ -284,6 +284,23 @@ static void chat_cuts_long_lines_and_passes_the_rest(void)
 	stop(&r, def);
 }
 
+/*
+ * sock serve fits its connection cap at one descriptor per connection
+ * (cli/serve.c): true of event handlers only.  A thread or pool handler
+ * holds two while it runs, and the fit would have to change with it.
+ */
+static void every_service_is_event_driven(void)
+{
+	size_t i;
+
+	for (i = 0; i < services_count; i++)
+		if (services[i].svc->mode != SOCK_MODE_EVENT)
+			test_fail(__FILE__, __LINE__,
+				  "%s is not event-driven: change fit_fd_limit "
+				  "in cli/serve.c",
+				  services[i].name);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test tests[] = {
@@ -295,6 +312,7 @@ int main(int argc, char **argv)
 		TEST(clients_forget_the_oldest_past_the_cap),
 		TEST(clients_reply_stays_bounded),
 		TEST(chat_cuts_long_lines_and_passes_the_rest),
+		TEST(every_service_is_event_driven),
 	};
 
 	return test_main(argc, argv, tests, TEST_COUNT(tests));

@@ -136,6 +136,47 @@ static void fromfd_rejects_pipe(void)
 	close(p[1]);
 }
 
+/*
+ * What sock.h promises: O_NONBLOCK is the socket's, so every descriptor of
+ * it sees the flag (an inetd's standard output is its standard input),
+ * and it stays after sock_close until the caller clears it.
+ */
+static void fromfd_makes_every_holder_of_the_socket_nonblocking(void)
+{
+	int fd, other, flags;
+	struct sock s;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(fd >= 0);
+	other = dup(fd);
+	CHECK(other >= 0);
+	CHECK(!(fcntl(other, F_GETFL) & O_NONBLOCK));
+	CHECK_OK(sock_fromfd(&s, fd));
+	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	CHECK(fcntl(other, F_GETFL) & O_NONBLOCK);
+	CHECK_OK(sock_close(&s));
+	flags = fcntl(other, F_GETFL);
+	CHECK(flags & O_NONBLOCK);
+	/* The remedy sock.h gives, before handing the socket back. */
+	CHECK_INT(fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), ==, 0);
+	CHECK(!(fcntl(other, F_GETFL) & O_NONBLOCK));
+	close(other);
+	close(fd);
+}
+
+/* A descriptor sock_fromfd refuses keeps its flags. */
+static void fromfd_failure_leaves_flags_alone(void)
+{
+	struct sock s;
+	int p[2];
+
+	CHECK(pipe(p) == 0);
+	CHECK_ERR(sock_fromfd(&s, p[0]), -ENOTSOCK);
+	CHECK(!(fcntl(p[0], F_GETFL) & O_NONBLOCK));
+	close(p[0]);
+	close(p[1]);
+}
+
 static void fromfd_rejects_bad_descriptor(void)
 {
 	struct sock s;
@@ -603,6 +644,8 @@ static const struct test tests[] = {
 	TEST(fromfd_reads_back_family_type_protocol),
 	TEST(fromfd_rejects_pipe),
 	TEST(fromfd_rejects_bad_descriptor),
+	TEST(fromfd_makes_every_holder_of_the_socket_nonblocking),
+	TEST(fromfd_failure_leaves_flags_alone),
 	TEST(socketpair_connects_two_sockets),
 	TEST(socketpair_rejects_inet),
 	TEST(dup_keeps_timeout),

@@ -232,6 +232,16 @@ struct sock_service {
 	 * (do not close it yourself; sock_detach() it to keep it).  When
 	 * the server stops, or the total timeout passes, the connection is
 	 * shut down, so blocked calls fail and handle should return.
+	 *
+	 * In thread and pool modes the server keeps a descriptor of its own
+	 * on the connection until handle returns (one more descriptor per
+	 * job, queued or running), so that shutting it down reaches this
+	 * connection whatever handle did with conn, and never a socket that
+	 * took conn's descriptor number since.  So a connection that handle
+	 * detached and closed ends for the peer only when handle returns;
+	 * to end it sooner, shutdown(2) it before closing.  A detached
+	 * connection that handle keeps is still shut down by a stop or the
+	 * total timeout while handle runs, and not after.
 	 */
 	void (*handle)(struct sock *conn, const struct sock_addr *peer,
 		       void *data);
@@ -360,7 +370,9 @@ int sock_server_addr(const struct sock_server *srv, int index,
  * after adopting one inetd connection).  Stopping closes the listeners,
  * gives open connections grace_ms to end, then closes the rest; run
  * returns when all are gone and every handler has returned.  A server
- * runs once.  Returns 0, or a negative code if it could not start.
+ * runs once.  Returns 0, or a negative code if it could not start (no
+ * descriptor for the signalfd, no thread for a worker ...): then nothing
+ * was served and the calling thread's signal mask is as it was.
  */
 int sock_server_run(struct sock_server *srv) SOCK_WUR;
 

@@ -327,7 +327,7 @@ int sock_loop_signal(struct sock_loop *loop, int signo,
 		     void (*cb)(struct sock_loop *loop, int signo, void *arg),
 		     void *arg)
 {
-	sigset_t one;
+	sigset_t one, old;
 	int fd, err;
 
 	if (signo <= 0 || signo >= _NSIG || !cb)
@@ -336,7 +336,7 @@ int sock_loop_signal(struct sock_loop *loop, int signo,
 		return -EEXIST;
 	sigemptyset(&one);
 	sigaddset(&one, signo);
-	err = pthread_sigmask(SIG_BLOCK, &one, NULL);
+	err = pthread_sigmask(SIG_BLOCK, &one, &old);
 	if (err)
 		return -err;
 	sigaddset(&loop->sig_mask, signo);
@@ -344,8 +344,7 @@ int sock_loop_signal(struct sock_loop *loop, int signo,
 		      SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		sigdelset(&loop->sig_mask, signo);
-		return err;
+		goto out_unblock;
 	}
 	if (loop->sig_fd < 0) {
 		loop->sig_fd = fd;
@@ -354,13 +353,20 @@ int sock_loop_signal(struct sock_loop *loop, int signo,
 		if (err) {
 			close(fd);
 			loop->sig_fd = -1;
-			sigdelset(&loop->sig_mask, signo);
-			return err;
+			goto out_unblock;
 		}
 	}
 	loop->sig[signo].cb = cb;
 	loop->sig[signo].arg = arg;
 	return 0;
+
+out_unblock:
+	/* The caller's mask as it was: a signal it let through still
+	 * reaches it. */
+	sigdelset(&loop->sig_mask, signo);
+	if (!sigismember(&old, signo))
+		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	return err;
 }
 
 /* ---- running ---- */

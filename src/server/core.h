@@ -121,6 +121,11 @@ struct sock_server {
 	/* signals */
 	bool sigmask_saved;
 	sigset_t old_sigmask;
+	/* run: worker threads wait at the gate until all of them exist
+	 * (server.c) */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	int gate;
 };
 
 /* How long an orderly close waits for the peer to end its side. */

@@ -4,6 +4,7 @@
 #include "jobs.h"
 
 #include <linux/tcp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Whether the peer's FIN has arrived, in a TCP state numbered as in the
@@ -23,14 +24,14 @@ static bool fin_received(uint8_t state)
 	}
 }
 
-/* Bytes moved on a TCP connection, from the kernel's counters. */
-static void tcp_counts(struct job *job)
+/* Bytes moved on a TCP connection (fd), from the kernel's counters. */
+static void tcp_counts(struct job *job, int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
 	if ((job->conn.family != AF_INET && job->conn.family != AF_INET6) ||
-	    getsockopt(job->conn.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
 	    len < offsetof(struct tcp_info, tcpi_dsack_dups))
 		return;
 	job->bytes_in = ti.tcpi_bytes_received;
@@ -40,19 +41,39 @@ static void tcp_counts(struct job *job)
 			 ti.tcpi_notsent_bytes;
 }
 
+static bool same_socket(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /*
  * Close the connection unless the handler detached it.  As socketserver
  * does, shut the sending side first so the peer sees the end of stream
- * even if another process still holds the descriptor.
+ * even if another process still holds the descriptor.  Then drop the
+ * job's own duplicate: if the handler detached the connection, its
+ * descriptor keeps it open; if it closed it, this ends it.
  */
 void sock__handler_close_conn(struct job *job)
 {
-	job->fd = -1;
-	if (job->conn.fd < 0)
-		return;
-	tcp_counts(job);
-	shutdown(job->conn.fd, SHUT_WR);
+	int fd = job->conn.fd;
+
+	/* Closed by the handler without sock_detach: the number may be
+	 * another socket's by now; the duplicate is still this one. */
+	if (fd >= 0 && job->cut_fd >= 0 && !same_socket(fd, job->cut_fd)) {
+		job->conn.fd = -1;
+		fd = job->cut_fd;
+	}
+	if (fd >= 0) {
+		tcp_counts(job, fd);
+		shutdown(fd, SHUT_WR);
+	}
 	sock_close(&job->conn);
+	if (job->cut_fd >= 0)
+		close(job->cut_fd);
+	job->cut_fd = -1;
 }
 
 void sock__handler_serve(struct job *job)

@@ -32,6 +32,16 @@ static void emit_close(struct sock__worker *w, const struct job *job)
 	cfg->on_event(&ev, cfg->event_data);
 }
 
+static void close_pidfd(struct job *job)
+{
+	if (job->pid_watched)
+		sock_unwatch(&job->pid_watch);
+	job->pid_watched = false;
+	if (job->pidfd >= 0)
+		close(job->pidfd);
+	job->pidfd = -1;
+}
+
 /* A job is over: account for it and free it (loop thread). */
 static void collect(struct sock__jobs *js, struct job *job)
 {
@@ -39,6 +49,7 @@ static void collect(struct sock__jobs *js, struct job *job)
 
 	if (job->has_thread)
 		pthread_join(job->thread, NULL);
+	close_pidfd(job);
 	if (job->stream) {
 		emit_close(w, job);
 		sock__job_ended(w, &job->peer);
@@ -75,26 +86,54 @@ static void collect_done(struct sock_watch *watch, int revents, void *arg)
 	}
 }
 
-/* Reap a forked handler if it has ended.  Returns true if it has. */
-static bool reap(struct job *job)
+/*
+ * Reap a forked handler if it has ended (options WNOHANG), or when it
+ * does (0).  Returns true when it is gone.  ECHILD: it was reaped
+ * already, by the kernel (SIGCHLD ignored) or by the application.  By
+ * pidfd when there is one: after such a reaping its pid may be another
+ * child's.
+ */
+static bool reap(struct job *job, int options)
 {
-	int status;
-	pid_t r;
+	siginfo_t si;
+	int status, r;
+	pid_t p;
 
+	if (job->pidfd >= 0) {
+		memset(&si, 0, sizeof(si));
+		do
+			r = waitid(P_PIDFD, (id_t)job->pidfd, &si,
+				   WEXITED | options);
+		while (r < 0 && errno == EINTR);
+		if (r == 0 || errno != EINVAL) /* EINVAL: before Linux 5.4 */
+			return r == 0 ? si.si_pid != 0 : errno == ECHILD;
+	}
 	do
-		r = waitpid(job->pid, &status, WNOHANG);
-	while (r < 0 && errno == EINTR);
-	/* ECHILD: SIGCHLD is ignored and the kernel reaped it already. */
-	return r == job->pid || (r < 0 && errno == ECHILD);
+		p = waitpid(job->pid, &status, options);
+	while (p < 0 && errno == EINTR);
+	return p == job->pid || (p < 0 && errno == ECHILD);
+}
+
+/*
+ * Signal a forked handler.  Through its pidfd the signal reaches that
+ * process or none (ESRCH once it ended).  By pid only without a pidfd:
+ * the pid stays ours until we reap it, unless the application reaps our
+ * children itself.
+ */
+static void signal_child(const struct job *job, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	if (job->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, job->pidfd, sig, NULL, 0);
+		return;
+	}
+#endif
+	kill(job->pid, sig);
 }
 
 static void child_gone(struct sock__jobs *js, struct job *job)
 {
-	if (job->pidfd >= 0) {
-		sock_unwatch(&job->pid_watch);
-		close(job->pidfd);
-		job->pidfd = -1;
-	}
+	close_pidfd(job);
 	pthread_mutex_lock(&js->lock);
 	sock__list_del(&job->link);
 	pthread_mutex_unlock(&js->lock);
@@ -107,7 +146,7 @@ static void child_exited(struct sock_watch *watch, int revents, void *arg)
 
 	(void)watch;
 	(void)revents;
-	if (reap(job))
+	if (reap(job, WNOHANG))
 		child_gone(job->js, job);
 }
 
@@ -117,12 +156,10 @@ static void cut_locked(struct job *job, int err, int64_t now)
 {
 	if (!job->err)
 		job->err = err;
-	if (job->fd >= 0) {
-		shutdown(job->fd, SHUT_RDWR);
-		job->fd = -1;
-	}
+	if (job->cut_fd >= 0)
+		shutdown(job->cut_fd, SHUT_RDWR);
 	if (job->pid > 0 && !job->term_ms) {
-		kill(job->pid, SIGTERM);
+		signal_child(job, SIGTERM);
 		job->term_ms = now;
 	}
 }
@@ -149,7 +186,7 @@ check_jobs_locked(struct sock__jobs *js, int64_t now, struct sock_addr *peer)
 			}
 			if (job->pid > 0 && job->term_ms && !job->killed &&
 			    now - job->term_ms >= KILL_AFTER_MS) {
-				kill(job->pid, SIGKILL);
+				signal_child(job, SIGKILL);
 				job->killed = true;
 			}
 		}
@@ -157,7 +194,8 @@ check_jobs_locked(struct sock__jobs *js, int64_t now, struct sock_addr *peer)
 	return cut;
 }
 
-/* Reap children that have no pidfd to tell us (pidfd_open failed). */
+/* Reap children that have no pidfd watch to tell us (pidfd_open or the
+ * watch failed). */
 static void reap_unwatched(struct sock__jobs *js)
 {
 	struct sock__list *e, *next;
@@ -170,7 +208,7 @@ static void reap_unwatched(struct sock__jobs *js)
 	for (e = js->active.next; e != &js->active; e = next) {
 		next = e->next;
 		job = sock__container_of(e, struct job, link);
-		if (job->pid <= 0 || job->pidfd >= 0 || !reap(job))
+		if (job->pid <= 0 || job->pid_watched || !reap(job, WNOHANG))
 			continue;
 		sock__list_del(&job->link);
 		sock__list_add_tail(&js->done, &job->link);
@@ -339,18 +377,15 @@ static int start_child(struct sock__jobs *js, struct job *job)
 	/* Forking a large process takes a while, as above. */
 	sock__loop_update_time(w->loop);
 	job->pid = pid;
-	if (job->stream) {
-		job->fd = -1;
+	if (job->stream)
 		sock_close(&job->conn);
-	}
 	job->pidfd = js->no_pidfd ? -1 : open_pidfd(pid);
 	if (job->pidfd < 0 && !js->no_pidfd && errno == ENOSYS)
 		js->no_pidfd = true;
-	if (job->pidfd >= 0 && sock_watch(w->loop, &job->pid_watch, job->pidfd,
-					  POLLIN, child_exited, job)) {
-		close(job->pidfd);
-		job->pidfd = -1;
-	}
+	/* Unwatched, the pidfd still serves to signal and reap. */
+	job->pid_watched = job->pidfd >= 0 &&
+			   sock_watch(w->loop, &job->pid_watch, job->pidfd,
+				      POLLIN, child_exited, job) == 0;
 	register_job(js, job, &js->active);
 	return 0;
 }
@@ -392,7 +427,7 @@ static struct job *job_new(const struct sock__listener *l,
 	sock__list_init(&job->link);
 	job->js = l->w->jobs;
 	job->svc = l->svc;
-	job->fd = -1;
+	job->cut_fd = -1;
 	job->pidfd = -1;
 	job->peer = *peer;
 	job->started_ms = l->w->loop->now_ms;
@@ -410,6 +445,8 @@ static void serve_inline(struct sock__listener *l, int fd,
 	struct job job;
 
 	memset(&job, 0, sizeof(job));
+	job.cut_fd = -1;
+	job.pidfd = -1;
 	job.svc = l->svc;
 	job.stream = true;
 	job.peer = *peer;
@@ -428,6 +465,7 @@ static void serve_inline(struct sock__listener *l, int fd,
 void sock__job_accepted(struct sock__listener *l, int fd,
 			const struct sock_addr *peer)
 {
+	enum sock__report_kind kind = SOCK__REPORT_NOMEM;
 	struct sock__worker *w = l->w;
 	struct job *job = NULL;
 	int err = -ENOMEM;
@@ -446,16 +484,28 @@ void sock__job_accepted(struct sock__listener *l, int fd,
 	sock__adopt(&job->conn, fd, l->sock.family, l->sock.type,
 		    l->sock.protocol);
 	job->conn.timeout_ms = config(w)->idle_timeout_ms;
-	job->fd = fd;
+	/* A child is cut by signal; a thread's connection through the
+	 * job's own descriptor, made before the handler has conn. */
+	if (l->svc->mode != SOCK_MODE_FORK) {
+		job->cut_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (job->cut_fd < 0) {
+			err = -errno;
+			kind = SOCK__REPORT_DESCRIPTORS;
+			goto out_close;
+		}
+	}
 	err = dispatch(w->jobs, job);
 	if (!err)
 		return;
+out_close:
 	job->err = err;
 	sock_close(&job->conn);
+	if (job->cut_fd >= 0)
+		close(job->cut_fd);
 	emit_close(w, job);
 	free(job);
 out_report:
-	sock__report(w, SOCK__REPORT_NOMEM, l->svc->name, peer, err);
+	sock__report(w, kind, l->svc->name, peer, err);
 	sock__job_ended(w, peer);
 }
 
@@ -548,13 +598,9 @@ static void kill_children(struct sock__jobs *js)
 		job = sock__container_of(e, struct job, link);
 		if (job->pid <= 0)
 			continue;
-		kill(job->pid, SIGKILL);
-		while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		if (job->pidfd >= 0) {
-			sock_unwatch(&job->pid_watch);
-			close(job->pidfd);
-		}
+		signal_child(job, SIGKILL);
+		reap(job, 0);
+		close_pidfd(job);
 		sock__list_del(&job->link);
 		free(job);
 	}
@@ -583,6 +629,8 @@ static void drain(struct sock__jobs *js)
 		job = sock__container_of(js->queue.next, struct job, link);
 		sock__list_del(&job->link);
 		sock_close(&job->conn);
+		if (job->cut_fd >= 0)
+			close(job->cut_fd);
 		free(job);
 	}
 	for (;;) {
@@ -596,6 +644,7 @@ static void drain(struct sock__jobs *js)
 		pthread_mutex_unlock(&js->lock);
 		if (job->has_thread)
 			pthread_join(job->thread, NULL);
+		close_pidfd(job);
 		free(job);
 		pthread_mutex_lock(&js->lock);
 	}

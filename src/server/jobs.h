@@ -31,13 +31,24 @@ struct job {
 	const struct sock_service *svc;
 	/* stream: the connection; datagram: the socket to reply on */
 	struct sock conn;
-	/* conn's descriptor while it may be shut down, else -1 */
-	int fd;
+	/*
+	 * Thread and pool streams: the job's own duplicate of conn's
+	 * descriptor from accept to the job's end, else -1.  A cut shuts
+	 * the connection down through it, so the cut reaches the
+	 * connection whatever the handler did with conn (detached it,
+	 * closed it) and never a socket that took conn's number since.
+	 * Read and closed under the lock only.
+	 */
+	int cut_fd;
 	bool stream;
 	bool has_thread;
 	pthread_t thread;
 	pid_t pid; /* forked handler, or 0 */
+	/* The child's pidfd: signals and reaping go through it, as its pid
+	 * may be another process's once someone else reaped it.  -1 when
+	 * pidfd_open failed (then by pid). */
 	int pidfd;
+	bool pid_watched; /* pid_watch is on the loop; else the timer reaps */
 	struct sock_watch pid_watch;
 	int64_t started_ms;
 	int64_t term_ms; /* when SIGTERM was sent, or 0 */

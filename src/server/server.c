@@ -60,6 +60,8 @@ int sock_server_new(struct sock_server **out,
 	apply_defaults(&srv->cfg);
 	pthread_mutex_init(&srv->src_lock, NULL);
 	pthread_mutex_init(&srv->rate_lock, NULL);
+	pthread_mutex_init(&srv->gate_lock, NULL);
+	pthread_cond_init(&srv->gate_cond, NULL);
 	srv->workers = calloc(srv->cfg.workers, sizeof(*srv->workers));
 	if (!srv->workers) {
 		err = -ENOMEM;
@@ -101,6 +103,8 @@ void sock_server_free(struct sock_server *srv)
 	free(srv->workers);
 	pthread_mutex_destroy(&srv->src_lock);
 	pthread_mutex_destroy(&srv->rate_lock);
+	pthread_mutex_destroy(&srv->gate_lock);
+	pthread_cond_destroy(&srv->gate_cond);
 	free(srv);
 }
 
@@ -336,10 +340,67 @@ void sock__server_open_adopted(struct sock_server *srv)
 	}
 }
 
-int sock_server_run(struct sock_server *srv)
+/* What the worker threads find at the gate. */
+enum { GATE_WAIT, GATE_OPEN, GATE_CLOSED };
+
+static void *worker_thread(void *arg)
+{
+	struct sock__worker *w = arg;
+	struct sock_server *srv = w->srv;
+	int gate;
+
+	pthread_mutex_lock(&srv->gate_lock);
+	while ((gate = srv->gate) == GATE_WAIT)
+		pthread_cond_wait(&srv->gate_cond, &srv->gate_lock);
+	pthread_mutex_unlock(&srv->gate_lock);
+	return gate == GATE_OPEN ? sock__worker_main(w) : NULL;
+}
+
+static void set_gate(struct sock_server *srv, int gate)
+{
+	pthread_mutex_lock(&srv->gate_lock);
+	srv->gate = gate;
+	pthread_cond_broadcast(&srv->gate_cond);
+	pthread_mutex_unlock(&srv->gate_lock);
+}
+
+static void join_workers(struct sock_server *srv)
+{
+	unsigned int i;
+
+	for (i = 1; i < srv->nworkers; i++) {
+		if (srv->workers[i].thread_started)
+			pthread_join(srv->workers[i].thread, NULL);
+		srv->workers[i].thread_started = false;
+	}
+}
+
+/*
+ * Start a thread for every worker but the first.  They wait at the gate
+ * until all exist, so a run that cannot have them all serves nothing:
+ * the ones started leave without listening, accepting or reporting.
+ */
+static int start_workers(struct sock_server *srv)
 {
 	unsigned int i;
 	int err = 0;
+
+	srv->gate = GATE_WAIT;
+	for (i = 1; i < srv->nworkers && !err; i++) {
+		err = -pthread_create(&srv->workers[i].thread, NULL,
+				      worker_thread, &srv->workers[i]);
+		srv->workers[i].thread_started = !err;
+	}
+	set_gate(srv, err ? GATE_CLOSED : GATE_OPEN);
+	if (err)
+		join_workers(srv);
+	return err;
+}
+
+int sock_server_run(struct sock_server *srv)
+{
+	unsigned int i;
+	int err;
 
 	if (srv->ran)
 		return -EBUSY;
@@ -347,21 +408,13 @@ int sock_server_run(struct sock_server *srv)
 	if (srv->cfg.stop_on_signals) {
 		err = catch_signals(srv);
 		if (err)
-			return err;
+			goto out_mask;
 	}
-	for (i = 1; i < srv->nworkers; i++) {
-		err = -pthread_create(&srv->workers[i].thread, NULL,
-				      sock__worker_main, &srv->workers[i]);
-		if (err) {
-			sock_server_stop(srv);
-			break;
-		}
-		srv->workers[i].thread_started = true;
-	}
+	err = start_workers(srv);
+	if (err)
+		goto out_mask;
 	sock__worker_main(&srv->workers[0]);
-	for (i = 1; i < srv->nworkers; i++)
-		if (srv->workers[i].thread_started)
-			pthread_join(srv->workers[i].thread, NULL);
+	join_workers(srv);
 	/* "run returns when every handler has returned": join the pools. */
 	for (i = 0; i < srv->nworkers; i++)
 		sock__jobs_release(&srv->workers[i]);
@@ -369,6 +422,14 @@ int sock_server_run(struct sock_server *srv)
 		err = srv->workers[i].run_err;
 	if (srv->sigmask_saved)
 		restore_signals(srv);
+	return err;
+
+out_mask:
+	/* Nothing was served: the caller's mask as it was, and a SIGINT or
+	 * SIGTERM that came meanwhile is the caller's (delivered now if it
+	 * lets them through), not a stop request. */
+	if (srv->sigmask_saved)
+		pthread_sigmask(SIG_SETMASK, &srv->old_sigmask, NULL);
 	return err;
 }
 

@@ -107,7 +107,8 @@ const char *sock_strerror(int code)
 	text = sock_error_text(code);
 	if (text)
 		return text;
-	if (code < 0 && -code < (int)SOCK_ARRAY_SIZE(errno_text) &&
+	/* Range first, then negate: -INT_MIN does not exist. */
+	if (code < 0 && code > -(int)SOCK_ARRAY_SIZE(errno_text) &&
 	    errno_text[-code])
 		return errno_text[-code];
 	if (code < 0 && code > -4096) {

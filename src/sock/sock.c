@@ -65,6 +65,9 @@ int sock_fromfd(struct sock *s, int fd)
 		err = sock__get_int_opt(dup_fd, SO_PROTOCOL, &protocol);
 	if (err)
 		goto out_close;
+	/* On the description fd shares with its other holders: a socket,
+	 * unlike a terminal (which libuv reopens), has no second one to
+	 * take.  Set last, so a failure leaves fd as it was. */
 	flags = fcntl(dup_fd, F_GETFL);
 	if (flags < 0 || fcntl(dup_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		err = -errno;
