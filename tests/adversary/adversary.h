@@ -50,13 +50,6 @@ void figure(const char *scen, const char *what, const char *fmt, ...)
 /* A check: PASS, or FAIL with the text saying what was seen. */
 void check(const char *scen, const char *what, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/*
- * A check that fails today because of issue 9's defect (0: none, then it
- * is check()).  It counts only when ADVERSARY_KNOWN_FAILING=1; otherwise
- * it is a KNOWN line, not counted, that says whether it held this run.
- */
-void check_known(int defect, const char *scen, const char *what, bool ok,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void skip(const char *scen, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void report_start(const char *engine);
@@ -137,7 +130,7 @@ int server_wait_fds(const struct server *s, int want, int ms);
 /* Lines of the log that contain text. */
 int server_log_count(const struct server *s, const char *text);
 /* Figures and the check every scenario ends with: memory came back. */
-void rss_check(const struct adv *a, const char *scen, int defect, long base_kib,
+void rss_check(const struct adv *a, const char *scen, long base_kib,
 	       long after_kib);
 long rss_margin_kib(long base_kib);
 
@@ -155,8 +148,7 @@ struct echoer {
 int echoer_start(struct echoer *e, int port, int interval_ms, int max);
 void echoer_stop(struct echoer *e);
 /* The figures and checks of an echoer's run, under what. */
-void echoer_report(struct echoer *e, const char *scen, const char *what,
-		   int defect);
+void echoer_report(struct echoer *e, const char *scen, const char *what);
 /* One echo of a 64-byte message tagged seq on fd: its time in ms, -1 for
  * a wrong answer, -2 for none within 5 s. */
 double echo_once(int fd, unsigned int seq);

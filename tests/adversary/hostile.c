@@ -370,7 +370,7 @@ static void reset_storm(const struct adv *a, const struct server *s, int base)
 	       "%d connections reset in %.2f s, %d did not connect in 100 ms",
 	       n, (double)(now_us() - t0) / 1e6, stalled);
 	echoer_stop(&e);
-	echoer_report(&e, scen, "beside_storm", 0);
+	echoer_report(&e, scen, "beside_storm");
 	release_check(s, scen, base);
 	probe_services(s, scen);
 	rss = server_rss_kib(s);
@@ -379,7 +379,7 @@ static void reset_storm(const struct adv *a, const struct server *s, int base)
 	     rss = server_rss_kib(s))
 		sleep_ms(50);
 	figure(scen, "rss", "before %ld KiB, after %ld KiB", rss0, rss);
-	rss_check(a, scen, 0, rss0, rss);
+	rss_check(a, scen, rss0, rss);
 	anon = accepts_without_peer(s, &all);
 	figure(scen, "accepts_without_peer_address",
 	       "%d of %d accept lines (issue 9 defect 8)", anon, all);

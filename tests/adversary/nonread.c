@@ -239,13 +239,12 @@ void scenario_nonread(const struct adv *a)
 	       flood_held_kib(&f, port));
 	figure_rxbufs(&s, "rx_buffers_during");
 	echoer_stop(&e);
-	echoer_report(&e, scen, "beside_flood", a->uring ? 1 : 0);
+	echoer_report(&e, scen, "beside_flood");
 	lat_figure(scen, "new_client_during_flood_latency", &fresh);
-	check_known(a->uring ? 1 : 0, scen, "new_client_served_during_flood",
-		    fresh_bad == 0 && fresh.n == 50 &&
-			    lat_pct(&fresh, 100) <= LIVENESS_MS,
-		    "%zu of 50 echoes, max %.1f ms", fresh.n,
-		    lat_pct(&fresh, 100));
+	check(scen, "new_client_served_during_flood",
+	      fresh_bad == 0 && fresh.n == 50 &&
+		      lat_pct(&fresh, 100) <= LIVENESS_MS,
+	      "%zu of 50 echoes, max %.1f ms", fresh.n, lat_pct(&fresh, 100));
 
 	flood_close(&f);
 	fds = server_wait_fds(&s, fds0, 5000);
@@ -261,7 +260,7 @@ void scenario_nonread(const struct adv *a)
 	lat_figure(scen, "after_flood_latency", &after);
 	check(scen, "alone_and_after_echoes_correct", bad == 0,
 	      "%d echo runs failed", bad);
-	rss_check(a, scen, a->uring ? 10 : 0, rss0, rss_after);
+	rss_check(a, scen, rss0, rss_after);
 	lat_free(&alone);
 	lat_free(&fresh);
 	lat_free(&after);

@@ -12,7 +12,6 @@
  *   PASS adversary_test.ENGINE.SCENARIO.WHAT
  *   FAIL adversary_test.ENGINE.SCENARIO.WHAT: what was seen
  *   SKIP adversary_test.ENGINE.SCENARIO.WHAT: why
- *   KNOWN adversary_test.ENGINE.SCENARIO.WHAT: a known failure, not counted
  *   FIGURE ENGINE SCENARIO.WHAT: value
  */
 #define PREFIX "adversary_test"
@@ -71,34 +70,6 @@ void skip(const char *scen, const char *what, const char *fmt, ...)
 	va_start(ap, fmt);
 	line("SKIP", scen, what, fmt, ap);
 	va_end(ap);
-}
-
-static bool known_failing_on(void)
-{
-	const char *v = getenv("ADVERSARY_KNOWN_FAILING");
-
-	return v && !strcmp(v, "1");
-}
-
-void check_known(int defect, const char *scen, const char *what, bool ok,
-		 const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (!defect || known_failing_on()) {
-		check(scen, what, ok, "%s", text);
-		return;
-	}
-	/* Neither a pass nor a skip: CI counts neither until the fix. */
-	printf("KNOWN %s.%s.%s.%s: issue 9 defect %d, not counted "
-	       "(ADVERSARY_KNOWN_FAILING=1 counts it); this run: %s%s%s\n",
-	       PREFIX, engine, scen, what, defect, ok ? "held" : "FAILED",
-	       ok ? "" : ", ", ok ? "" : text);
-	fflush(stdout);
 }
 
 int report_end(double seconds)

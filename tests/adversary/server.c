@@ -327,7 +327,7 @@ long rss_margin_kib(long base_kib)
 	return half > 8192 ? half : 8192;
 }
 
-void rss_check(const struct adv *a, const char *scen, int defect, long base_kib,
+void rss_check(const struct adv *a, const char *scen, long base_kib,
 	       long after_kib)
 {
 	long limit = base_kib + rss_margin_kib(base_kib);
@@ -341,9 +341,9 @@ void rss_check(const struct adv *a, const char *scen, int defect, long base_kib,
 		     after_kib, base_kib);
 		return;
 	}
-	check_known(defect, scen, "rss_comes_back",
-		    base_kib > 0 && after_kib > 0 && after_kib <= limit,
-		    "RSS %ld KiB after the attack left, above baseline %ld "
-		    "KiB + margin %ld KiB",
-		    after_kib, base_kib, rss_margin_kib(base_kib));
+	check(scen, "rss_comes_back",
+	      base_kib > 0 && after_kib > 0 && after_kib <= limit,
+	      "RSS %ld KiB after the attack left, above baseline %ld "
+	      "KiB + margin %ld KiB",
+	      after_kib, base_kib, rss_margin_kib(base_kib));
 }

@@ -7,10 +7,6 @@
 # and one PASS/FAIL/SKIP line per check; this script runs it once per
 # engine and adds the checks up.
 #
-# Checks that fail today because of a defect being fixed (issue 9 defects
-# 1, 3 and 10) print a KNOWN line that says whether they held, and are
-# not counted (neither passed nor skipped) unless ADVERSARY_KNOWN_FAILING=1.
-#
 # Non-loopback UDP sources need two network namespaces joined by a veth
 # pair, 10.78.0.1 (the server) and 10.78.0.2, .10-.249 (its peers): made
 # here when root, deleted on exit; otherwise that scenario is a reported
