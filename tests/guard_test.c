@@ -245,7 +245,7 @@ static void colliding_source_cannot_reset_rate_limit(void)
 		seen.victim_calls, bound);
 	CHECK_INT(seen.victim_calls, <=, bound);
 	/* 4096 busy hosts fill a share of each row; a client is refused
-	 * only when both its buckets are full (about 15% here). */
+	 * only when all its buckets are full (about 16% here). */
 	served = seen.other_calls;
 	for (i = 0; i < 100; i++) {
 		v4(&other, NEIGHBOR + i, 50000);

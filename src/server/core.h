@@ -86,9 +86,9 @@ struct sock__source {
 /* The datagram guard's rate sketch: rows of buckets (guard.c).  The sizes
  * may be set smaller at build time (the fuzz target makes hosts collide
  * all the time); the guard's bounds hold for any size. */
-#define SOCK__GUARD_ROWS 2
+#define SOCK__GUARD_ROWS 4
 #ifndef SOCK__GUARD_CELLS
-#define SOCK__GUARD_CELLS 8192 /* per row; a power of two */
+#define SOCK__GUARD_CELLS 4096 /* per row; a power of two */
 #endif
 /* The returned-reply check: the last reply per source host and port. */
 #ifndef SOCK__ECHO_SLOTS

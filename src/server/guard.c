@@ -30,8 +30,10 @@
  * since buckets only ever rise, so the host's grants conform to its own
  * bucket: the bound above holds.  A real client is refused for others'
  * traffic only when all its buckets are busy: with k busy hosts, about
- * (1 - e^(-k / SOCK__GUARD_CELLS))^2 of the others, 15% for 4096 of them
- * each flooding, 0.01% for 100.
+ * (1 - e^(-k / SOCK__GUARD_CELLS))^SOCK__GUARD_ROWS of the others; with
+ * 4 rows of 4096, 16% for 4096 hosts each flooding, 0.001% for 240.
+ * (2 rows of 8192, the same memory, would be 15% and 0.08%: more rows
+ * serve the common case, a flood from a few hundred hosts, better.)
  */
 
 /* splitmix64's finaliser: every output bit depends on every input bit. */
