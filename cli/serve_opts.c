@@ -47,6 +47,17 @@ static void usage(FILE *out)
 		     "                       address is loopback)\n"
 		     "  --idle-timeout S     close connections idle S seconds "
 		     "(300; 0: never)\n"
+		     "  --udp-rate N         datagrams answered per second "
+		     "per source host (5)\n"
+		     "  --udp-burst N        datagrams answered at once per "
+		     "source host (5)\n"
+		     "  --udp-amplification F\n"
+		     "                       replies to a datagram carry at "
+		     "most F times its\n"
+		     "                       size (2); loopback is exempt "
+		     "from these three,\n"
+		     "                       'unlimited' turns one off (see "
+		     "sock(1))\n"
 		     "  --inetd SERVICE      serve the socket on standard "
 		     "input\n"
 		     "  --busy-poll          spin instead of sleeping: lower "
@@ -92,6 +103,9 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_MAX_PER_SOURCE,
 	OPT_IDLE,
+	OPT_UDP_RATE,
+	OPT_UDP_BURST,
+	OPT_UDP_AMPLIFICATION,
 	OPT_INETD,
 	OPT_BUSY_POLL,
 };
@@ -105,12 +119,45 @@ const struct option serve_options[] = {
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "udp-rate", required_argument, NULL, OPT_UDP_RATE },
+	{ "udp-burst", required_argument, NULL, OPT_UDP_BURST },
+	{ "udp-amplification", required_argument, NULL, OPT_UDP_AMPLIFICATION },
 	{ "inetd", required_argument, NULL, OPT_INETD },
 	{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* A guard setting: a count from 1, or "unlimited"; 0 for bad text. */
+static unsigned int guard_value(const char *text)
+{
+	long v;
+
+	if (!strcmp(text, "unlimited"))
+		return SOCK_UNLIMITED;
+	v = number(text, 1, 1000000000);
+	return v < 0 ? 0 : (unsigned int)v;
+}
+
+static int parse_guard(struct serve *sv, int opt, const char *arg)
+{
+	static const char *const names[] = { "--udp-rate", "--udp-burst",
+					     "--udp-amplification" };
+	unsigned int v = guard_value(arg);
+
+	if (!v)
+		return serve_usage_error("%s wants a count from 1 or "
+					 "'unlimited', not '%s'",
+					 names[opt - OPT_UDP_RATE], arg);
+	if (opt == OPT_UDP_RATE)
+		sv->cfg.dgram_rate = v;
+	else if (opt == OPT_UDP_BURST)
+		sv->cfg.dgram_burst = v;
+	else
+		sv->cfg.dgram_amplification = v;
+	return -1;
+}
 
 /* Returns -1 to go on, or the exit status. */
 int serve_parse_option(struct serve *sv, int opt, const char *arg)
@@ -171,6 +218,10 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 						 arg);
 		sv->cfg.idle_timeout_ms = v ? (int)v * 1000 : SOCK_FOREVER;
 		return -1;
+	case OPT_UDP_RATE:
+	case OPT_UDP_BURST:
+	case OPT_UDP_AMPLIFICATION:
+		return parse_guard(sv, opt, arg);
 	case OPT_INETD:
 		sv->inetd = arg;
 		return -1;

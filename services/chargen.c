@@ -89,7 +89,10 @@ static void chargen_data(struct sock_conn *conn, const void *data, size_t len)
 
 /*
  * The RFC asks for a random length; a hash of the sender and the clock
- * gives one without keeping state that several loops would share.
+ * gives one without keeping state that several loops would share.  To a
+ * sender that may be a spoofed victim the server allows less than 512
+ * bytes (sock_dgram_room): the line is cut to what is allowed, still
+ * "between 0 and 512" characters, rather than not sent at all.
  */
 static uint64_t mix(uint64_t x)
 {
@@ -112,6 +115,8 @@ static void chargen_datagram(struct sock_dgram *d, const void *data, size_t len)
 		((uint64_t)peer->len << 48) ^ ((uint64_t)len << 32) ^
 		(uint64_t)(uint16_t)sock_addr_port(peer));
 	n = (size_t)(h % (DGRAM_MAX + 1));
+	if (n > sock_dgram_room(d))
+		n = sock_dgram_room(d);
 	line = (size_t)((h >> 16) % PRINTABLE);
 	if (sock_dgram_reply(d, buf + line * LINE_BYTES, n))
 		return; /* no room for replies now: this one is dropped */

@@ -29,8 +29,11 @@
  * cap, accepting pauses and resumes when a connection closes: nothing is
  * refused), a cap per source address, idle and total timeouts, descriptor
  * exhaustion handled without spinning, truncated datagrams dropped and
- * reported, and for datagram services no answers to privileged source
- * ports or to the server's own ports, and a per-source rate limit.
+ * reported, and for datagram services a reflection guard: no answers to
+ * privileged source ports or to the server's own ports, none to our own
+ * reply coming back, a small per-source burst and rate, and replies no
+ * larger than a small factor of the request (see struct
+ * sock_server_config).
  *
  * The library never prints: what happens reaches the application through
  * the on_event hook of struct sock_server_config.
@@ -258,8 +261,8 @@ struct sock_service {
 /* The server                                                          */
 /* ------------------------------------------------------------------ */
 
-/* No limit, for max_conns, max_per_source and dgram_rate of struct
- * sock_server_config. */
+/* No limit, for max_conns, max_per_source, dgram_rate, dgram_burst and
+ * dgram_amplification of struct sock_server_config. */
 #define SOCK_UNLIMITED 0xffffffffu
 
 /* What an event reports. */
@@ -309,8 +312,33 @@ struct sock_server_config {
 				      the server stops reading: 256 KiB */
 	unsigned int pool_threads;   /* SOCK_MODE_POOL threads: 16 */
 	unsigned int max_datagram;   /* largest datagram taken whole: 65536 */
-	unsigned int dgram_rate;     /* datagrams per second per source host
-				      answered, loopback exempt: 1000 */
+	/*
+	 * The reflection guard, for datagrams from IP sources that are not
+	 * loopback.  Rate and burst: datagrams served per source host, at
+	 * most dgram_burst at once and dgram_rate per second after that
+	 * (5 and 5: what a client of echo, daytime, time or chargen sends,
+	 * one datagram and a wait, leaves room; a loop between two servers
+	 * ends at the first refused reply, within 2 x dgram_burst + 1
+	 * datagrams).  Sources that share the rate's bookkeeping share
+	 * their allowance: none gets more.  With the rate on, a datagram
+	 * that repeats, byte for byte, the reply sent to the same host and
+	 * port less than 500 ms before is not served (a loop through an
+	 * echo).  SOCK_UNLIMITED in either turns both off.
+	 * dgram_amplification: the replies to one datagram carry at most
+	 * this many times its size on the wire (IP and UDP headers
+	 * counted: 28 bytes over IPv4, 48 over IPv6), so an empty request
+	 * is answered by daytime and time; a reply over the bound is not
+	 * sent (see sock_dgram_room()).  Hosts that hold a stream
+	 * connection to this server are exempt: they completed a TCP
+	 * handshake, so their address is not spoofed.  Default 2;
+	 * SOCK_UNLIMITED for no bound.  Replies that blocking datagram
+	 * handlers send themselves are outside the server's view: only the
+	 * rate applies to them.
+	 */
+	unsigned int dgram_rate;	  /* per second per source host: 5 */
+	unsigned int dgram_burst;	  /* at once per source host: 5 */
+	unsigned int dgram_amplification; /* factor, reply to request: 2 */
+
 	bool stop_on_signals;	     /* stop on SIGINT and SIGTERM */
 	bool allow_privileged_peers; /* answer datagrams from ports < 1024
 					and from the server's own ports */
@@ -470,11 +498,24 @@ struct sock_loop *sock_conn_loop(const struct sock_conn *conn);
 /*
  * Reply to the datagram being handled: send len bytes (0 allowed) to its
  * sender.  Replies are sent in batches after the handler returns.
- * Returns 0, -EMSGSIZE above the largest datagram, -EDESTADDRREQ for an
- * unnamed Unix sender, or -ENOBUFS.  A reply that cannot be sent is
- * dropped, as UDP drops datagrams, so a handler may ignore the result.
+ * Returns 0, -EMSGSIZE above the largest datagram or above what the
+ * amplification bound leaves (sock_dgram_room(); reported as the limit
+ * "datagram-amplification"), -EDESTADDRREQ for an unnamed Unix sender,
+ * or -ENOBUFS.  A reply that cannot be sent is dropped, as UDP drops
+ * datagrams, so a handler may ignore the result.
  */
 int sock_dgram_reply(struct sock_dgram *dgram, const void *data, size_t len);
+
+/*
+ * The largest reply sock_dgram_reply() sends now: the largest datagram,
+ * or less for a sender the amplification bound applies to (an IP source
+ * that is not loopback and holds no stream connection to this server):
+ * dgram_amplification times the request's size on the wire, minus what
+ * the replies already sent carried and the reply's own headers.  A
+ * handler whose reply may be any length (chargen) sends this much at
+ * most.  0 means an empty reply at most, or none.
+ */
+size_t sock_dgram_room(const struct sock_dgram *dgram);
 
 /* The sender of the datagram being handled. */
 const struct sock_addr *sock_dgram_peer(const struct sock_dgram *dgram);

@@ -18,6 +18,8 @@ enum sock__report_kind {
 	SOCK__REPORT_PRIVILEGED,
 	SOCK__REPORT_OWN_PORT,
 	SOCK__REPORT_RATE,
+	SOCK__REPORT_LOOP,
+	SOCK__REPORT_AMPLIFICATION,
 	SOCK__REPORT_ACCEPT,
 	SOCK__REPORT_NOMEM,
 	SOCK__REPORT_COUNT,
@@ -80,13 +82,38 @@ struct sock__source {
 };
 
 #define SOCK__SOURCE_BUCKETS 1024
-/* Datagram rate limiting: a direct-mapped table of token buckets. */
-#define SOCK__RATE_SLOTS 1024
 
-struct sock__rate {
-	uint8_t addr[16];
-	uint32_t tokens;
-	int64_t refill_ms;
+/* The datagram guard's rate sketch: rows of buckets (guard.c).  The sizes
+ * may be set smaller at build time (the fuzz target makes hosts collide
+ * all the time); the guard's bounds hold for any size. */
+#define SOCK__GUARD_ROWS 4
+#ifndef SOCK__GUARD_CELLS
+#define SOCK__GUARD_CELLS 4096 /* per row; a power of two */
+#endif
+/* The returned-reply check: the last reply per source host and port. */
+#ifndef SOCK__ECHO_SLOTS
+#define SOCK__ECHO_SLOTS 1024
+#endif
+#define SOCK__ECHO_WINDOW_MS 500
+/* IP and UDP headers of a datagram, counted in the amplification bound. */
+#define SOCK__UDP4_HEADER 28
+#define SOCK__UDP6_HEADER 48
+
+/* The last reply sent to a source host and port. */
+struct sock__echo {
+	uint64_t tag; /* hash of the host and port; 0: empty */
+	uint64_t digest;
+	int64_t sent_ms;
+};
+
+/* The datagram guard of a server, shared by its workers (guard.c). */
+struct sock__guard {
+	pthread_mutex_t lock; /* over cells and echo */
+	uint64_t seed[2];     /* secret, per server */
+	int64_t interval_ns;  /* 1 s / dgram_rate; 0: no rate limit */
+	int64_t tolerance_ns; /* (dgram_burst - 1) intervals */
+	int64_t *cells;	      /* ROWS x CELLS arrival times; NULL: off */
+	struct sock__echo *echo;
 };
 
 /* A connected socket given to sock_server_adopt, served at run. */
@@ -115,9 +142,8 @@ struct sock_server {
 	/* UDP ports of our own datagram listeners (loop guard) */
 	uint16_t own_ports[64];
 	size_t nown_ports;
-	/* datagram rate limit, shared by the workers */
-	pthread_mutex_t rate_lock;
-	struct sock__rate *rates;
+	/* the datagram guard, shared by the workers */
+	struct sock__guard guard;
 	/* signals */
 	bool sigmask_saved;
 	sigset_t old_sigmask;
@@ -194,11 +220,52 @@ void sock__report_flush(struct sock__worker *w, bool all);
 /* An IP address as 16 bytes (IPv4 as ::ffff:a.b.c.d), and its hash. */
 void sock__host_key(const struct sock_addr *a, uint8_t key[16]);
 uint32_t sock__host_hash(const uint8_t key[16]);
-/* Per-source accounting; add returns false over the cap. */
+/* Per-source accounting; add returns false over the cap.  Kept whatever
+ * the cap, unlimited included: the datagram guard reads it. */
 bool sock__source_add(struct sock_server *srv, const struct sock_addr *peer);
 void sock__source_del(struct sock_server *srv, const struct sock_addr *peer);
+/* True when peer's host holds a stream connection to srv now: it answered
+ * our TCP handshake, so it is real (not a spoofed address). */
+bool sock__source_holds(struct sock_server *srv, const struct sock_addr *peer);
 /* Forget every source (the server is being freed). */
 void sock__sources_free(struct sock_server *srv);
+
+/* ---- guard.c ---- */
+
+/* Set g up from settings with their defaults filled in. */
+void sock__guard_init(struct sock__guard *g,
+		      const struct sock_server_config *cfg);
+/* Allocate g's tables (the server has a datagram listener); nothing when
+ * the rate limit is off.  Returns 0 or -ENOMEM. */
+int sock__guard_alloc(struct sock__guard *g);
+void sock__guard_release(struct sock__guard *g);
+/*
+ * Whether a datagram of len bytes from peer (an IP source that is not
+ * loopback) arriving at now_ms may be served: SOCK__REPORT_COUNT if so,
+ * SOCK__REPORT_LOOP when it is the reply we just sent peer coming back,
+ * SOCK__REPORT_RATE over peer's host's rate.  Takes a token when it
+ * admits.
+ */
+enum sock__report_kind sock__guard_admit(struct sock__guard *g,
+					 const struct sock_addr *peer,
+					 const void *data, size_t len,
+					 int64_t now_ms);
+/* A reply of len bytes was sent to peer at now_ms. */
+void sock__guard_replied(struct sock__guard *g, const struct sock_addr *peer,
+			 const void *data, size_t len, int64_t now_ms);
+/* The IP and UDP header bytes of a datagram to or from peer. */
+size_t sock__guard_header(const struct sock_addr *peer);
+/*
+ * The amplification bound, in bytes on the wire.  budget: what the replies
+ * to a datagram of len bytes may carry (SOCK__UNBOUNDED for factor
+ * SOCK_UNLIMITED).  take: charge a reply of len bytes to *room; false,
+ * and nothing charged, when it does not fit.  payload: the largest reply
+ * that fits in room, at most max.
+ */
+#define SOCK__UNBOUNDED UINT64_MAX
+uint64_t sock__guard_budget(unsigned int factor, size_t len, size_t header);
+bool sock__guard_take(uint64_t *room, size_t len, size_t header);
+size_t sock__guard_payload(uint64_t room, size_t header, size_t max);
 
 /* ---- conn.c: a connection's life ---- */
 

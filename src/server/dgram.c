@@ -5,53 +5,20 @@
 
 #include <string.h>
 
+/*
+ * room is what the amplification bound leaves for the replies to this
+ * datagram, in bytes on the wire (IP and UDP headers included);
+ * SOCK__UNBOUNDED when there is no bound.  watched: the sender is an IP
+ * host that is not loopback, so replies are remembered for the
+ * returned-reply check.
+ */
 struct sock_dgram {
 	struct sock__listener *lis;
 	const struct sock_addr *peer;
+	uint64_t room;
+	size_t header;
+	bool watched;
 };
-
-/*
- * A token bucket per source host in a direct-mapped table: a host that
- * shares a slot with another resets it, so the table stays bounded
- * whatever the number of sources; a reflection attack, whose datagrams
- * all name the victim, meets one bucket.
- */
-static bool rate_allows(struct sock_server *srv, const struct sock_addr *peer,
-			int64_t now)
-{
-	uint32_t rate = srv->cfg.dgram_rate;
-	struct sock__rate *r;
-	uint8_t key[16];
-	int64_t elapsed;
-	bool ok;
-
-	if (rate == SOCK_UNLIMITED || !srv->rates)
-		return true;
-	sock__host_key(peer, key);
-	pthread_mutex_lock(&srv->rate_lock);
-	r = &srv->rates[sock__host_hash(key) % SOCK__RATE_SLOTS];
-	if (memcmp(r->addr, key, 16) != 0 || r->refill_ms == 0) {
-		memcpy(r->addr, key, 16);
-		r->tokens = rate;
-		r->refill_ms = now;
-	}
-	elapsed = now - r->refill_ms;
-	if (elapsed > 0) {
-		uint64_t add = (uint64_t)elapsed * rate / 1000;
-
-		if (add > 0) {
-			r->tokens = (uint32_t)(r->tokens + add > rate
-						       ? rate
-						       : r->tokens + add);
-			r->refill_ms = now;
-		}
-	}
-	ok = r->tokens > 0;
-	if (ok)
-		r->tokens--;
-	pthread_mutex_unlock(&srv->rate_lock);
-	return ok;
-}
 
 static bool is_own_port(const struct sock_server *srv, int port)
 {
@@ -66,12 +33,15 @@ static bool is_own_port(const struct sock_server *srv, int port)
 /*
  * Whether to serve a datagram from peer at all.  Replying to a privileged
  * port or to one of our own services is how the classic UDP loops start
- * (echo answering chargen, forever); a flood from one host is answered
- * only up to a rate, except on loopback, which no one can spoof from
- * outside.
+ * (echo answering chargen, forever).  Loops between our services and
+ * another server's, on any ports, are what the guard's tables end (see
+ * guard.c): our own reply coming back is not answered, and a host is
+ * answered only up to a small burst and rate, so the first refused reply
+ * ends any loop.  Loopback is exempt: no one can spoof it from outside.
  */
 static enum sock__report_kind guard(struct sock__listener *l,
-				    const struct sock_addr *peer)
+				    const struct sock_addr *peer,
+				    const void *data, size_t len)
 {
 	struct sock_server *srv = l->w->srv;
 	int family = sock_addr_family(peer), port;
@@ -85,10 +55,37 @@ static enum sock__report_kind guard(struct sock__listener *l,
 		if (is_own_port(srv, port))
 			return SOCK__REPORT_OWN_PORT;
 	}
-	if (!sock_addr_is_loopback(peer) &&
-	    !rate_allows(srv, peer, l->w->loop->now_ms))
-		return SOCK__REPORT_RATE;
-	return SOCK__REPORT_COUNT;
+	if (sock_addr_is_loopback(peer))
+		return SOCK__REPORT_COUNT;
+	return sock__guard_admit(&srv->guard, peer, data, len,
+				 l->w->loop->now_ms);
+}
+
+/*
+ * The amplification bound: the replies to one datagram from a host that
+ * may be a spoofed victim carry at most dgram_amplification times its
+ * size on the wire, so whoever forges the source address gets no more
+ * bytes sent to the victim than it sends itself, times that factor.
+ * Unbounded for loopback and for hosts that hold a stream connection to
+ * this server: they completed a TCP handshake, so they are real.
+ */
+static void bound_replies(struct sock_dgram *d, size_t len)
+{
+	struct sock_server *srv = d->lis->w->srv;
+	uint32_t factor = srv->cfg.dgram_amplification;
+	int family = sock_addr_family(d->peer);
+
+	d->room = SOCK__UNBOUNDED;
+	d->header = 0;
+	d->watched = false;
+	if ((family != AF_INET && family != AF_INET6) ||
+	    sock_addr_is_loopback(d->peer))
+		return;
+	d->watched = true;
+	d->header = sock__guard_header(d->peer);
+	if (factor == SOCK_UNLIMITED || sock__source_holds(srv, d->peer))
+		return;
+	d->room = sock__guard_budget(factor, len, d->header);
 }
 
 void sock__dgram_received(struct sock__listener *l, const void *data,
@@ -107,7 +104,7 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 			     SOCK_ETRUNC);
 		return;
 	}
-	why = guard(l, &peer);
+	why = guard(l, &peer, data, len);
 	if (why != SOCK__REPORT_COUNT) {
 		sock__report(l->w, why, svc->name, &peer, -EPERM);
 		return;
@@ -118,19 +115,40 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 	}
 	d.lis = l;
 	d.peer = &peer;
+	bound_replies(&d, len);
 	svc->on_datagram(&d, data, len);
 }
 
 int sock_dgram_reply(struct sock_dgram *d, const void *data, size_t len)
 {
 	struct sock__listener *l = d->lis;
+	uint64_t room = d->room;
+	int err;
 
 	if (len > l->w->srv->cfg.max_datagram)
 		return -EMSGSIZE;
 	if (d->peer->len == 0 || (sock_addr_family(d->peer) == AF_UNIX &&
 				  d->peer->len <= sizeof(sa_family_t)))
 		return -EDESTADDRREQ; /* an unnamed Unix sender */
-	return l->w->loop->eng->dgram_reply(l, data, len, d->peer);
+	if (!sock__guard_take(&room, len, d->header)) {
+		sock__report(l->w, SOCK__REPORT_AMPLIFICATION, l->svc->name,
+			     d->peer, -EMSGSIZE);
+		return -EMSGSIZE;
+	}
+	err = l->w->loop->eng->dgram_reply(l, data, len, d->peer);
+	if (err)
+		return err;
+	d->room = room;
+	if (d->watched)
+		sock__guard_replied(&l->w->srv->guard, d->peer, data, len,
+				    l->w->loop->now_ms);
+	return 0;
+}
+
+size_t sock_dgram_room(const struct sock_dgram *d)
+{
+	return sock__guard_payload(d->room, d->header,
+				   d->lis->w->srv->cfg.max_datagram);
 }
 
 const struct sock_addr *sock_dgram_peer(const struct sock_dgram *d)

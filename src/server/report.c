@@ -16,6 +16,8 @@ static const char *const report_what[SOCK__REPORT_COUNT] = {
 	[SOCK__REPORT_PRIVILEGED] = "privileged-source-port",
 	[SOCK__REPORT_OWN_PORT] = "own-service-port",
 	[SOCK__REPORT_RATE] = "datagram-rate",
+	[SOCK__REPORT_LOOP] = "datagram-loop",
+	[SOCK__REPORT_AMPLIFICATION] = "datagram-amplification",
 	[SOCK__REPORT_ACCEPT] = "accept",
 	[SOCK__REPORT_NOMEM] = "memory",
 };

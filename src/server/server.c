@@ -27,7 +27,11 @@ static void apply_defaults(struct sock_server_config *c)
 	if (!c->max_datagram)
 		c->max_datagram = 65536;
 	if (!c->dgram_rate)
-		c->dgram_rate = 1000;
+		c->dgram_rate = 5;
+	if (!c->dgram_burst)
+		c->dgram_burst = 5;
+	if (!c->dgram_amplification)
+		c->dgram_amplification = 2;
 }
 
 static int check_config(const struct sock_server_config *c)
@@ -59,9 +63,9 @@ int sock_server_new(struct sock_server **out,
 		goto out_free;
 	apply_defaults(&srv->cfg);
 	pthread_mutex_init(&srv->src_lock, NULL);
-	pthread_mutex_init(&srv->rate_lock, NULL);
 	pthread_mutex_init(&srv->gate_lock, NULL);
 	pthread_cond_init(&srv->gate_cond, NULL);
+	sock__guard_init(&srv->guard, &srv->cfg);
 	srv->workers = calloc(srv->cfg.workers, sizeof(*srv->workers));
 	if (!srv->workers) {
 		err = -ENOMEM;
@@ -99,10 +103,9 @@ void sock_server_free(struct sock_server *srv)
 		free(a);
 	}
 	sock__sources_free(srv);
-	free(srv->rates);
+	sock__guard_release(&srv->guard);
 	free(srv->workers);
 	pthread_mutex_destroy(&srv->src_lock);
-	pthread_mutex_destroy(&srv->rate_lock);
 	pthread_mutex_destroy(&srv->gate_lock);
 	pthread_cond_destroy(&srv->gate_cond);
 	free(srv);
@@ -132,12 +135,7 @@ static int remember_port(struct sock_server *srv, const struct sock_addr *a,
 		return 0;
 	if (srv->nown_ports < SOCK_ARRAY_SIZE(srv->own_ports))
 		srv->own_ports[srv->nown_ports++] = (uint16_t)port;
-	if (!srv->rates) {
-		srv->rates = calloc(SOCK__RATE_SLOTS, sizeof(*srv->rates));
-		if (!srv->rates)
-			return -ENOMEM;
-	}
-	return 0;
+	return sock__guard_alloc(&srv->guard);
 }
 
 /* Undo a sock_server_add that failed half-way: the listeners numbered

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* source.c -- connections per source host, shared by the workers */
 
+/*
+ * The table is kept whatever max_per_source is, unlimited included: a
+ * host that holds a connection completed a TCP handshake with us, which
+ * a spoofed address cannot, and the datagram guard trusts such hosts
+ * with full-size replies (sock__source_holds).
+ */
+
 #include "core.h"
 
 #include <stdlib.h>
@@ -52,13 +59,14 @@ bool sock__source_add(struct sock_server *srv, const struct sock_addr *peer)
 	uint8_t key[16];
 	bool ok = true;
 
-	if (!is_ip(peer) || srv->cfg.max_per_source == SOCK_UNLIMITED)
+	if (!is_ip(peer))
 		return true;
 	sock__host_key(peer, key);
 	pthread_mutex_lock(&srv->src_lock);
 	p = find_source(srv, key);
 	if (*p) {
-		ok = (*p)->count < srv->cfg.max_per_source;
+		ok = srv->cfg.max_per_source == SOCK_UNLIMITED ||
+		     (*p)->count < srv->cfg.max_per_source;
 		if (ok)
 			(*p)->count++;
 	} else {
@@ -80,7 +88,7 @@ void sock__source_del(struct sock_server *srv, const struct sock_addr *peer)
 	struct sock__source **p, *s;
 	uint8_t key[16];
 
-	if (!is_ip(peer) || srv->cfg.max_per_source == SOCK_UNLIMITED)
+	if (!is_ip(peer))
 		return;
 	sock__host_key(peer, key);
 	pthread_mutex_lock(&srv->src_lock);
@@ -91,6 +99,20 @@ void sock__source_del(struct sock_server *srv, const struct sock_addr *peer)
 		free(s);
 	}
 	pthread_mutex_unlock(&srv->src_lock);
+}
+
+bool sock__source_holds(struct sock_server *srv, const struct sock_addr *peer)
+{
+	uint8_t key[16];
+	bool holds;
+
+	if (!is_ip(peer))
+		return false;
+	sock__host_key(peer, key);
+	pthread_mutex_lock(&srv->src_lock);
+	holds = *find_source(srv, key) != NULL;
+	pthread_mutex_unlock(&srv->src_lock);
+	return holds;
 }
 
 void sock__sources_free(struct sock_server *srv)

@@ -17,12 +17,35 @@ check_eq usage_bad_workers_exits_2 2 $?
 check_eq usage_bad_address_exits_2 2 $?
 "$SOCK" serve --udp-only chat 2>/dev/null
 check_eq usage_service_without_transport_exits_2 2 $?
+"$SOCK" serve --udp-rate 0 2>/dev/null
+check_eq usage_zero_udp_rate_exits_2 2 $?
+"$SOCK" serve --udp-burst many 2>"$TMP_DIR/err"
+rc=$?
+check_eq usage_bad_udp_burst_exits_2 "2 sock serve: --udp-burst wants a count from 1 or 'unlimited', not 'many'" \
+	"$rc $(head -n 1 "$TMP_DIR/err")"
+"$SOCK" serve --udp-amplification -1 2>/dev/null
+check_eq usage_bad_udp_amplification_exits_2 2 $?
 "$SOCK" serve --help >"$TMP_DIR/help"
 rc=$?
 if [ $rc = 0 ] && grep -q '^  chargen   8019' "$TMP_DIR/help"; then
 	pass help_lists_services
 else
 	fail help_lists_services "exit $rc: $(head -n 3 "$TMP_DIR/help")"
+fi
+if grep -q '^  --udp-rate N ' "$TMP_DIR/help" &&
+	grep -q '^  --udp-burst N ' "$TMP_DIR/help" &&
+	grep -q '^  --udp-amplification F$' "$TMP_DIR/help"; then
+	pass help_lists_udp_guard_options
+else
+	fail help_lists_udp_guard_options "$(grep -- --udp "$TMP_DIR/help")"
+fi
+guard=$TMP_DIR/guard.log
+if serve_start "$guard" 1 --udp-only --udp-rate unlimited --udp-burst 3 \
+	--udp-amplification 4 echo=0; then
+	serve_stop
+	check_eq udp_guard_options_accepted 0 $?
+else
+	fail udp_guard_options_accepted "$(cat "$guard")"
 fi
 
 # A port in use: one line naming the address and the cause, exit 1.
