@@ -4,8 +4,9 @@
 # usage: tests/soak/chart.sh CSV PNG [SUMMARY_JSON]
 #
 # One panel per server for RSS, one for the descriptors of all of them;
-# load phases shaded; with SUMMARY_JSON (soak.py's summary.json), each
-# server's baseline and baseline + margin drawn as lines.  Needs gnuplot:
+# load phases shaded.  With SUMMARY_JSON (soak.py's summary.json) a
+# server's panel shows RSS less its baseline, with the margin, which is
+# what the soak checks; without it, RSS itself.  Needs gnuplot:
 # installed here with apt-get (package gnuplot-nox) when missing and we
 # are root; otherwise it says so and exits 1.
 set -eu
@@ -29,7 +30,7 @@ fi
 engines=$(head -n 1 "$csv" | tr ',' '\n' | sed -n 's/_rss_kb$//p')
 col() { head -n 1 "$csv" | tr ',' '\n' | grep -nx "$1" | cut -d: -f1; }
 
-# baseline and baseline + margin of an engine, in MiB, from the summary.
+# baseline and baseline + margin of an engine, in KiB, from the summary.
 limits() {
 	[ -n "$summary" ] || return 0
 	python3 -c 'import json, sys
@@ -37,7 +38,7 @@ s = json.load(open(sys.argv[1]))
 e = s["engines"].get(sys.argv[2], {})
 b = (e.get("baseline") or {}).get("rss_kb")
 if b:
-    print(b / 1024, (b + s["rss_margin_kb"]) / 1024)' "$summary" "$1"
+    print(b, b + s["rss_margin_kb"])' "$summary" "$1"
 }
 
 n=$(echo "$engines" | wc -w)
@@ -49,23 +50,30 @@ set output '$png'
 set datafile separator ','
 set multiplot layout $((n + 1)),1 title 'sock serve under the soak: RSS and open descriptors, sampled each second (load phases shaded)'
 set grid
-set key bottom right opaque
+set key outside right top
 set xlabel 'seconds'
-set style fill transparent solid 0.12 noborder
+set style fill transparent solid 0.35 noborder
 EOF
 	for e in $engines; do
 		rss=$(col "${e}_rss_kb")
 		set -- $(limits "$e")
-		echo "set ylabel 'RSS, MiB'"
-		echo "set title '$e'"
 		echo "set autoscale y"
 		echo "stats '$csv' using $rss name 'R' nooutput"
-		echo "set yrange [0:R_max / 1024 * 1.25]"
-		plot="plot '$csv' using 1:(\$3 * R_max / 1024 * 1.25) with fillsteps lc rgb 'gray' title 'load', '' using 1:(\$$rss / 1024) with lines lw 2 lc rgb '#1f77b4' title 'VmRSS'"
 		if [ $# = 2 ]; then
-			plot="$plot, $1 with lines dt 2 lc rgb 'black' title 'baseline', $2 with lines dt 3 lc rgb 'red' title 'baseline + margin'"
+			# RSS less the baseline, in KiB: the check itself.
+			echo "base = $1"
+			echo "margin = $2 - $1"
+			echo "set ylabel 'VmRSS - baseline, KiB'"
+			echo "set title '$e: baseline ' . sprintf('%d', base) . ' KiB (after warm-up, quiet); warm-up runs below the chart'"
+			echo "top = (R_max - base) * 1.15 > 2 * margin ? (R_max - base) * 1.15 : 2 * margin"
+			echo "set yrange [-2 * margin : top]"
+			echo "plot '$csv' using 1:(\$3 * (top + 2 * margin) - 2 * margin) with fillsteps lc rgb '#f2d9a6' title 'load', '' using 1:(\$$rss - base) with lines lw 2 lc rgb '#1f77b4' title 'VmRSS - baseline', 0 with lines dt 2 lc rgb 'black' title 'baseline', margin with lines dt 3 lw 2 lc rgb 'red' title 'baseline + margin'"
+		else
+			echo "set ylabel 'VmRSS, KiB'"
+			echo "set title '$e'"
+			echo "set yrange [0 : R_max * 1.25]"
+			echo "plot '$csv' using 1:(\$3 * R_max * 1.25) with fillsteps lc rgb '#f2d9a6' title 'load', '' using 1:$rss with lines lw 2 lc rgb '#1f77b4' title 'VmRSS'"
 		fi
-		echo "$plot"
 	done
 	echo "set title 'open descriptors'"
 	echo "set ylabel 'descriptors'"

@@ -756,9 +756,11 @@ async def idle_flood(p, idle_timeout):
     socks = []
     for i in range(0, len(opens), 50):
         batch = opens[i:i + 50]
+        # Taken before connecting, so that a connection's age is never
+        # under-counted, however late this task runs.
+        t0 = time.monotonic()
         got = await asyncio.gather(*(c for _, c in batch))
-        now = time.monotonic()
-        socks += [(svc, s, now) for (svc, _), s in zip(batch, got) if s]
+        socks += [(svc, s, t0) for (svc, _), s in zip(batch, got) if s]
     try:
         await hold(random.uniform(1, 8))
         now = time.monotonic()
@@ -777,8 +779,11 @@ async def idle_flood(p, idle_timeout):
 
 async def sleeper(p, idle_timeout):
     """An idle connection kept until the server's idle timeout ends it."""
-    s = await connect(p["echo"]["tcp"], SRC_IDLE[0], name="sleeper")
+    # Before connecting: the server's idle clock starts at its accept,
+    # later than this, and the end is seen no earlier than it happens,
+    # so however late this task runs, it cannot see a close too early.
     t0 = time.monotonic()
+    s = await connect(p["echo"]["tcp"], SRC_IDLE[0], name="sleeper")
     try:
         if remaining() < idle_timeout + SLEEPER_SLACK:
             await hold(remaining())

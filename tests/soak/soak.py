@@ -54,14 +54,15 @@ IDLE_TIMEOUT = 15
 QUIET_WAIT = 30  # liveness bound for the connections to be gone
 SETTLE = 3
 QUIET_BUDGET = 6  # what a quiet point takes, for the schedule
-# How far above the baseline RSS may be at a quiet point.  Freed memory
-# that glibc's malloc keeps (fragmentation, the top of the heap below
-# its trim threshold of 128 KiB) moves RSS by a few pages from one quiet
-# point to the next with no leak at all; 512 KiB is 128 pages, several
-# times what was seen in runs without a leak.  A full run makes several
-# hundred thousand connections per server: a leak of 2 bytes or more per
-# connection passes this margin (the report states the exact floor), and
-# any lost allocation costs at least 32 bytes in glibc.
+# How far above the baseline RSS may be at a quiet point.  Small blocks
+# that glibc's malloc keeps after they are freed (the heap's middle, its
+# top below the trim threshold) move RSS from one quiet point to the next
+# with no leak at all: up to +128 KiB in 60 s runs, +256 KiB in 10
+# minutes, all in the heap, its bytes in use flat.  512 KiB is 128 pages,
+# twice the most seen.  A leak of L bytes per connection over the N made
+# after the baseline adds L * N: a full run makes over 400,000 per server
+# (L >= 1.3 fails), CI's 60 s about 35,000 (L >= 15); every lost malloc
+# costs at least 32 bytes.  The report prints the floor of each run.
 RSS_MARGIN_KB = 512
 # glibc moves its mmap threshold up to the largest block freed (up to
 # 32 MiB), so after the first output queue of 256 KiB or more is freed,
