@@ -57,7 +57,7 @@ QUIET_BUDGET = 6  # what a quiet point takes, for the schedule
 # How far above the baseline RSS may be at a quiet point.  Small blocks
 # that glibc's malloc keeps after they are freed (the heap's middle, its
 # top below the trim threshold) move RSS from one quiet point to the next
-# with no leak at all: up to +128 KiB in 60 s runs, +256 KiB in 10
+# with no leak at all: up to +192 KiB in 60 s runs, +256 KiB in 10
 # minutes, all in the heap, its bytes in use flat.  512 KiB is 128 pages,
 # twice the most seen.  A leak of L bytes per connection over the N made
 # after the baseline adds L * N: a full run makes over 400,000 per server
