@@ -187,7 +187,9 @@ run: deps
 clean:
 	rm -rf build
 
-# The benchmark suite (make bench) keeps its rules beside its sources.
+# The benchmark suite (make bench) and the soak (make soak) keep their
+# rules beside their sources.
 -include bench/bench.mk
+-include tests/soak/soak.mk
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/examples -name '*.d' 2>/dev/null)
