@@ -69,8 +69,14 @@ static void member_send(struct member *m, const char *buf, size_t len)
 {
 	if (m->gone)
 		return;
-	if (sock_conn_send(m->conn, buf, len) || sock_conn_is_full(m->conn)) {
-		/* Too slow (or gone): out, rather than hold the room. */
+	if (sock_conn_send(m->conn, buf, len)) {
+		/* Its connection is ending already (the member left, or it
+		 * broke): the server closes it, with its own reason. */
+		m->gone = true;
+		return;
+	}
+	if (sock_conn_is_full(m->conn)) {
+		/* Too slow: out, rather than hold the room. */
 		m->gone = true;
 		sock_conn_abort(m->conn, -ENOBUFS);
 	}

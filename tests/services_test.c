@@ -3,8 +3,10 @@
 
 #include "test.h"
 
+#include "server/core.h"
 #include "services.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 
 /* ---- JSON strings ---- */
@@ -284,6 +286,130 @@ static void chat_cuts_long_lines_and_passes_the_rest(void)
 	stop(&r, def);
 }
 
+/* ---- chat, driven through the core with the engine's part played here ---- */
+
+static int noop_start(struct sock_conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+static void noop_reading(struct sock_conn *c)
+{
+	(void)c;
+}
+
+static int noop_room(struct sock_conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+static void plain_close(struct sock_conn *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	sock__conn_release(c);
+}
+
+static struct sock__engine quiet_engine;
+
+/* A member of a chat room whose engine is the test: returns the
+ * connection, and the test's end of its socket pair in *peer. */
+static struct sock_conn *join(struct sock__listener *l, int *peer)
+{
+	struct sock pair[2];
+	struct sock_addr addr;
+
+	CHECK_OK(sock_socketpair(pair, AF_UNIX, SOCK_STREAM, 0));
+	CHECK_INT(fcntl(pair[0].fd, F_SETFL, O_NONBLOCK | O_RDWR), ==, 0);
+	*peer = pair[1].fd;
+	memset(&addr, 0, sizeof(addr));
+	CHECK(sock__worker_conn_begin(l->w));
+	sock__conn_open(l, pair[0].fd, &addr);
+	return sock__container_of(l->w->conns.prev, struct sock_conn, all);
+}
+
+/* Everything the test's end of a member has received so far. */
+static size_t drain(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size - 1 &&
+	       (n = recv(fd, buf + got, size - 1 - got, MSG_DONTWAIT)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	return got;
+}
+
+/*
+ * A member that ends its side while output to it still waits is leaving,
+ * not too slow: the room is told it left, not that it was dropped for
+ * not reading (which a send failing on its closing connection made it
+ * say).
+ */
+static void chat_member_leaving_with_output_queued_just_left(void)
+{
+	const struct service *def = services_find("chat");
+	static char junk[4096], buf[8192];
+	struct sock_server_config cfg = { .engine = SOCK_ENGINE_EPOLL };
+	struct sock_service svc = *def->svc;
+	struct sock_server *srv;
+	struct sock_conn *a, *b;
+	struct sock__worker *w;
+	struct sock lis;
+	void *state = NULL;
+	int pa, pb;
+
+	if (def->state_new)
+		CHECK_OK(def->state_new(&state));
+	svc.data = state;
+	CHECK_OK(sock_server_new(&srv, &cfg));
+	w = &srv->workers[0];
+	quiet_engine = *w->loop->eng;
+	quiet_engine.conn_start = noop_start;
+	quiet_engine.conn_reading = noop_reading;
+	quiet_engine.conn_want_room = noop_room;
+	quiet_engine.conn_close = plain_close;
+	w->loop->eng = &quiet_engine;
+	CHECK_OK(sock_listen(&lis, SOCK_STREAM, "127.0.0.1:0", 0, 0));
+	CHECK_OK(sock__listener_attach(w, &svc, &lis, 0));
+	a = join(w->lis[0], &pa);
+	b = join(w->lis[0], &pb);
+	/* b does not read: its socket fills, then a line to it waits. */
+	while (send(b->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	sock__conn_received(a, "hello\n", 6);
+	CHECK(sock__conn_output_pending(b));
+	/* b leaves, its output still queued; then a speaks again. */
+	sock__conn_received(b, NULL, 0);
+	sock__conn_received(a, "again\n", 6);
+	sock__conn_flush_pending(w);
+	drain(pa, buf, sizeof(buf));
+	CHECK(strstr(buf, "left (not reading)") == NULL);
+	/* b goes once its output is out: the room hears it left. */
+	drain(pb, buf, sizeof(buf));
+	drain(pb, buf, sizeof(buf));
+	sock__conn_writable(b);
+	while (sock__conn_output_pending(b)) {
+		drain(pb, buf, sizeof(buf));
+		sock__conn_writable(b);
+	}
+	sock__conn_flush_pending(w);
+	drain(pa, buf, sizeof(buf));
+	CHECK(strstr(buf, " left\r\n") != NULL);
+	CHECK(strstr(buf, "left (not reading)") == NULL);
+	sock_conn_abort(a, 0);
+	sock__conn_flush_pending(w);
+	close(pa);
+	close(pb);
+	w->loop->eng = &sock__engine_epoll;
+	sock_server_free(srv);
+	if (def->state_free)
+		def->state_free(state);
+}
+
 /*
  * sock serve fits its connection cap at one descriptor per connection
  * (cli/serve.c): true of event handlers only.  A thread or pool handler
@@ -312,6 +438,7 @@ int main(int argc, char **argv)
 		TEST(clients_forget_the_oldest_past_the_cap),
 		TEST(clients_reply_stays_bounded),
 		TEST(chat_cuts_long_lines_and_passes_the_rest),
+		TEST(chat_member_leaving_with_output_queued_just_left),
 		TEST(every_service_is_event_driven),
 	};
 
