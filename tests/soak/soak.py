@@ -64,14 +64,6 @@ QUIET_BUDGET = 6  # what a quiet point takes, for the schedule
 # (L >= 1.3 fails), CI's 60 s about 35,000 (L >= 15); every lost malloc
 # costs at least 32 bytes.  The report prints the floor of each run.
 RSS_MARGIN_KB = 512
-# glibc moves its mmap threshold up to the largest block freed (up to
-# 32 MiB), so after the first output queue of 256 KiB or more is freed,
-# every later one is carved from the heap, and the heap's freed middle
-# stays resident: quiet-point RSS then wanders up by a megabyte or more
-# while the bytes in use stay flat (mallinfo2).  The soak is about
-# libsock's memory, not that policy: the threshold is pinned at 64 KiB,
-# so large blocks are mapped and unmapped and the heap holds small ones.
-MALLOC_TUNABLE = "glibc.malloc.mmap_threshold=65536"
 
 started = []  # every Popen of ours, ended by PID at the end
 
@@ -119,8 +111,6 @@ class Server:
                 str(IDLE_TIMEOUT)] + [f"{s}=127.0.0.1:0" for s in SERVICES]
         self.argv = argv
         env = dict(os.environ)
-        env["GLIBC_TUNABLES"] = ":".join(
-            t for t in (env.get("GLIBC_TUNABLES"), MALLOC_TUNABLE) if t)
         if leak:
             env["LD_PRELOAD"], env["SOAK_LEAK_BYTES"] = leak
         with open(self.log_path, "wb") as f:
