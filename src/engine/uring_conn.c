@@ -447,6 +447,8 @@ void sock__uring_conn_refill(struct sock__uring *e)
 		c->engine_bits &= (uint16_t)~SOCK__URING_STARVED;
 		recv_update(e, c);
 	}
+	if (i == 0)
+		return;
 	memmove(e->starved.v, e->starved.v + i,
 		(e->starved.n - i) * sizeof(*e->starved.v));
 	e->starved.n -= i;
