@@ -178,7 +178,9 @@ run: deps
 clean:
 	rm -rf build
 
-# The benchmark suite (make bench) keeps its rules beside its sources.
+# The benchmark suite (make bench) and the fuzz targets (make fuzz) keep
+# their rules beside their sources.
 -include bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/examples -name '*.d' 2>/dev/null)
