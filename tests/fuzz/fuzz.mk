@@ -7,7 +7,8 @@
 # $(BUILD)/fuzz/corpus/TARGET/.  It fails if a target crashes, leaks or
 # breaks its invariant, and prints each target's executions and coverage
 # (tests/fuzz/run.sh).  `make fuzz-build` only builds; FUZZ_TARGETS picks
-# targets.  The targets' sources say what each one checks.
+# targets; FUZZ_RUNS=N stops each target after N runs (FUZZ_SECONDS still
+# bounds it).  The targets' sources say what each one checks.
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
@@ -64,7 +65,8 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) \
+		$(FUZZ_TARGETS)
 
 FORMAT_SRC += $(wildcard tests/fuzz/*.[ch])
 

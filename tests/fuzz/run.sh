@@ -1,9 +1,10 @@
 #!/bin/sh
 # run.sh -- run fuzz targets for a bounded time each and report their figures
 #
-# usage: tests/fuzz/run.sh DIR SECONDS TARGET...
+# usage: [FUZZ_RUNS=N] tests/fuzz/run.sh DIR SECONDS TARGET...
 #
-# Runs DIR/TARGET (built by make fuzz-build) for SECONDS seconds on the
+# Runs DIR/TARGET (built by make fuzz-build) for SECONDS seconds (or
+# until it has run FUZZ_RUNS inputs, when that is set and comes first) on the
 # corpus it grew in DIR/corpus/TARGET and its seeds in
 # tests/fuzz/corpus/TARGET (libFuzzer first runs every seed: a crashing
 # input kept there is a regression test), with TARGET's dictionary
@@ -45,9 +46,12 @@ for t in "$@"; do
 		-timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$crashes/"
 	[ -f "$here/$t.dict" ] && set -- "$@" -dict="$here/$t.dict"
+	[ -n "${FUZZ_RUNS:-}" ] && set -- "$@" -runs="$FUZZ_RUNS"
 	[ -d "$seeds" ] || seeds=
+	start=$(date +%s)
 	"$dir/$t" "$@" "$corpus" $seeds >"$log" 2>&1
 	rc=$?
+	took=$(($(date +%s) - start))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)
 	files=$(find "$corpus" -type f | wc -l)
@@ -58,6 +62,6 @@ for t in "$@"; do
 		status=1
 		continue
 	fi
-	echo "fuzz $t: ok, ${runs:-?} runs in $seconds s, ${cov:-cov: ?}, corpus $files files ($bytes bytes)"
+	echo "fuzz $t: ok, ${runs:-?} runs in $took s, ${cov:-cov: ?}, corpus $files files ($bytes bytes)"
 done
 exit $status
