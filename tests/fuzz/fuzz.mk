@@ -1,14 +1,16 @@
 # fuzz.mk -- make fuzz: the libFuzzer targets of tests/fuzz/, each run for a bounded time
 #
-# Included by the Makefile.  `make fuzz` builds every target with clang
-# (-fsanitize=fuzzer,address,undefined) into $(BUILD)/fuzz/ and runs each
-# for FUZZ_SECONDS seconds (default 30), starting from its seeds in
-# tests/fuzz/corpus/TARGET/; the corpus it grows stays in
-# $(BUILD)/fuzz/corpus/TARGET/.  It fails if a target crashes, leaks or
-# breaks its invariant, and prints each target's executions and coverage
-# (tests/fuzz/run.sh).  `make fuzz-build` only builds; FUZZ_TARGETS picks
-# targets; FUZZ_RUNS=N stops each target after N runs (FUZZ_SECONDS still
-# bounds it).  The targets' sources say what each one checks.
+# Included by the Makefile.  `make fuzz` installs clang and libFuzzer on a
+# fresh machine (scripts/deps.sh with SOCK_DEPS_FUZZ=1), builds every
+# target with clang (-fsanitize=fuzzer,address,undefined) into
+# $(BUILD)/fuzz/, and runs each for FUZZ_SECONDS seconds (default 30),
+# starting from its seeds in tests/fuzz/corpus/TARGET/; the corpus it
+# grows stays in $(BUILD)/fuzz/corpus/TARGET/.  It fails if a target
+# crashes, leaks or breaks its invariant, and prints each target's
+# executions and coverage (tests/fuzz/run.sh).  `make fuzz-build` only
+# builds; FUZZ_TARGETS picks targets; FUZZ_RUNS=N stops each target after
+# N runs (FUZZ_SECONDS still bounds it).  The targets' sources say what
+# each one checks; docs/reliability.md has the figures.
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
@@ -49,7 +51,7 @@ FUZZ_LINK_replies := cli/reply.c
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-deps
 
 $(FUZZ_DIR)/obj/%.o: %.c tests/fuzz/fuzz.mk
 	@mkdir -p $(dir $@)
@@ -64,7 +66,12 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz-deps:
+	@SOCK_DEPS_FUZZ=1 scripts/deps.sh
+
+# Packages first, then the build: a new make, as for make bench.
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-build
 	FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) \
 		$(FUZZ_TARGETS)
 
