@@ -12,8 +12,6 @@ static struct sock_conn *pending;
 
 static void record(struct sock_conn *c, const void *data, size_t len)
 {
-	size_t kept;
-
 	if (len == 0)
 		return;
 	if (c->sink) {
@@ -21,17 +19,16 @@ static void record(struct sock_conn *c, const void *data, size_t len)
 		c->out_len += len;
 		return;
 	}
-	kept = c->out_len - c->out_base;
-	if (kept + len > c->out_cap) {
+	if (c->out_len + len > c->out_cap) {
 		size_t cap = c->out_cap ? c->out_cap : 1024;
 
-		while (cap < kept + len)
+		while (cap < c->out_len + len)
 			cap *= 2;
 		c->out = realloc(c->out, cap);
 		FUZZ_CHECK(c->out, "out of memory");
 		c->out_cap = cap;
 	}
-	memcpy(c->out + kept, data, len);
+	memcpy(c->out + c->out_len, data, len);
 	c->out_len += len;
 }
 
@@ -78,16 +75,7 @@ void fake_conn_release(struct sock_conn *c)
 {
 	free(c->out);
 	c->out = NULL;
-	c->out_len = c->out_cap = c->out_base = 0;
-}
-
-void fake_conn_drop(struct sock_conn *c, size_t n)
-{
-	size_t kept = c->out_len - c->out_base;
-
-	FUZZ_CHECK(n <= kept, "drop %zu of %zu", n, kept);
-	memmove(c->out, c->out + n, kept - n);
-	c->out_base += n;
+	c->out_len = c->out_cap = 0;
 }
 
 void fake_flush(void)

@@ -40,11 +40,9 @@ struct sock_conn {
 	struct sock_addr peer;
 	void *data;
 
-	/* Every byte the service handed over (sent or queued), in order:
-	 * out_len in all, of which out holds those from out_base on (the
-	 * target may drop what it has checked). */
+	/* Every byte the service handed over (sent or queued), in order. */
 	unsigned char *out;
-	size_t out_len, out_cap, out_base;
+	size_t out_len, out_cap;
 	/* When set, output is passed to it (at offset out_len) and not
 	 * kept: for a target that checks a long stream as it goes. */
 	void (*sink)(struct sock_conn *c, const void *data, size_t len);
@@ -82,9 +80,6 @@ void fake_conn_init(struct sock_conn *c, const struct sock_service *svc,
 
 /* Free what the fake holds for c (its record of output). */
 void fake_conn_release(struct sock_conn *c);
-
-/* Forget the first n bytes that out holds (checked by the target). */
-void fake_conn_drop(struct sock_conn *c, size_t n);
 
 /* The server's events, each followed by the deferred closes. */
 void fake_open(struct sock_conn *c);
