@@ -187,9 +187,10 @@ run: deps
 clean:
 	rm -rf build
 
-# The benchmark suite (make bench) and the soak (make soak) keep their
-# rules beside their sources.
+# The benchmark suite (make bench), the soak (make soak) and the fuzz
+# targets (make fuzz) keep their rules beside their sources.
 -include bench/bench.mk
 -include tests/soak/soak.mk
+-include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/examples -name '*.d' 2>/dev/null)

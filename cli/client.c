@@ -5,15 +5,13 @@
 
 #include "cli.h"
 #include "client.h"
+#include "reply.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Seconds from 1900-01-01 (RFC 868's epoch) to 1970-01-01 (Unix's). */
-#define RFC868_EPOCH_OFFSET 2208988800LL
 
 /* How long sock time waits for the server to close after its 4 bytes. */
 #define CLOSE_WAIT_MS 1000
@@ -123,28 +121,10 @@ int client_udp_fail(const char *addr, ssize_t err, int wait_ms)
 	return cli_fail("no reply from %s: %s", addr, sock_strerror((int)err));
 }
 
-/*
- * RFC 868 counts seconds from 1900 in 32 bits, which wrap on 2036-02-07.
- * Read the value in the era that puts it nearest the local clock, so the
- * client keeps working across the wrap (as NTP does with its eras).
- */
-static time_t rfc868_decode(uint32_t value, time_t now)
-{
-	int64_t local = (int64_t)now + RFC868_EPOCH_OFFSET;
-	int64_t t = (local & ~(int64_t)0xffffffff) | value;
-
-	if (t - local > 0x80000000LL)
-		t -= 0x100000000LL;
-	else if (local - t > 0x80000000LL)
-		t += 0x100000000LL;
-	return (time_t)(t - RFC868_EPOCH_OFFSET);
-}
-
 /* The seed's two lines: Python's time.ctime() and the offset of the local
  * clock, read (now) when the reply came. */
-static int print_time(uint32_t value, time_t now)
+static int print_time(time_t t, time_t now)
 {
-	time_t t = rfc868_decode(value, now);
 	char text[64];
 
 	if (!ctime_r(&t, text))
@@ -165,7 +145,7 @@ static int time_tcp(struct sock *s, const char *addr, int64_t deadline)
 {
 	unsigned char buf[4], extra;
 	size_t got = 0;
-	time_t now;
+	time_t now, t;
 	ssize_t n;
 	int err;
 
@@ -191,23 +171,27 @@ static int time_tcp(struct sock *s, const char *addr, int64_t deadline)
 	if (n > 0)
 		return cli_fail("%s sent more than 4 bytes: not a time server",
 				addr);
-	return print_time(sock_get_be32(buf), now);
+	if (reply_time(buf, sizeof(buf), now, &t))
+		return cli_fail("%s: %s", addr, sock_strerror(-EBADMSG));
+	return print_time(t, now);
 }
 
 static int time_udp(struct sock *s, const char *addr, int wait_ms)
 {
 	unsigned char buf[64];
+	time_t now, t;
 	ssize_t n;
 
 	/* RFC 868 over UDP: any datagram, even an empty one, asks. */
 	n = client_udp_ask(s, "", 0, buf, sizeof(buf), wait_ms);
 	if (n < 0)
 		return client_udp_fail(addr, n, wait_ms);
-	if (n != 4)
+	now = time(NULL);
+	if (reply_time(buf, (size_t)n, now, &t))
 		return cli_fail("%s replied with %zd bytes, not 4: "
 				"not a time server",
 				addr, n);
-	return print_time(sock_get_be32(buf), time(NULL));
+	return print_time(t, now);
 }
 
 static const struct cli_command time_command = {
@@ -253,11 +237,7 @@ int cmd_time(int argc, char **argv)
 /* Print a daytime reply as one line: its CR LF (or LF) becomes LF. */
 static int print_line(const char *data, size_t len)
 {
-	if (len && data[len - 1] == '\n')
-		len--;
-	if (len && data[len - 1] == '\r')
-		len--;
-	fwrite(data, 1, len, stdout);
+	fwrite(data, 1, reply_daytime_line(data, len), stdout);
 	putchar('\n');
 	return CLI_OK;
 }

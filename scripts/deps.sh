@@ -15,6 +15,7 @@ want=(
 	valgrind clang-format		# make valgrind, make check-format
 )
 [ "${SOCK_DEPS_BENCH:-0}" = 1 ] && want+=(libuv1-dev libevent-dev iperf3 gnuplot-nox hyperfine)
+[ "${SOCK_DEPS_FUZZ:-0}" = 1 ] && want+=(clang libclang-rt-dev)	# make fuzz: libFuzzer
 
 missing=()
 for p in "${want[@]}"; do

@@ -18,9 +18,8 @@
  *
  * Each client is kept as its rendered JSON member, "name":{...}, so a
  * reply is the members joined by commas.  Bounds: CLIENTS_MAX clients and
- * REPLY_MAX bytes of reply, the oldest forgotten first.
+ * CLIENTS_REPLY_MAX bytes of reply, the oldest forgotten first.
  */
-#define REPLY_MAX (128 * 1024)
 
 struct entry {
 	struct entry *prev, *next;
@@ -259,7 +258,7 @@ static void remember(struct clients *list, struct entry *e)
 	}
 	while (list->count &&
 	       (list->count >= CLIENTS_MAX ||
-		list->bytes + e->len + list->count + 2 > REPLY_MAX)) {
+		list->bytes + e->len + list->count + 2 > CLIENTS_REPLY_MAX)) {
 		old = list->oldest;
 		entry_unlink(list, old);
 		free(old);

@@ -65,9 +65,19 @@ void chargen_fill(char *buf, size_t len, uint64_t offset);
 int clients_new(void **out);
 void clients_free(void *state);
 
-/* The most clients remembered, and the longest name kept (bytes). */
+/*
+ * The most clients remembered, the longest name kept and the longest
+ * reply (bytes; the oldest clients are forgotten first).  The counts may
+ * be set smaller at build time: the fuzz targets do (tests/fuzz/fuzz.mk),
+ * so that a run reaches them in a few steps.
+ */
+#ifndef CLIENTS_MAX
 #define CLIENTS_MAX 256
+#endif
 #define CLIENTS_NAME_MAX 1024
+#ifndef CLIENTS_REPLY_MAX
+#define CLIENTS_REPLY_MAX (128 * 1024)
+#endif
 
 /*
  * Append s (len bytes, any bytes) to out as a JSON string with its
@@ -85,7 +95,10 @@ void chat_free(void *state);
 
 /* The longest chat line passed on; longer ones are cut to this. */
 #define CHAT_LINE_MAX 1024
-/* The most members of the room; later ones are turned away. */
+/* The most members of the room; later ones are turned away.  (Smaller
+ * in the fuzz targets' build, as CLIENTS_MAX.) */
+#ifndef CHAT_MEMBERS_MAX
 #define CHAT_MEMBERS_MAX 256
+#endif
 
 #endif /* SOCK_SERVICES_H */

@@ -37,6 +37,32 @@ static void parse_and_format_round_trip(void)
 	}
 }
 
+/*
+ * A Unix path that reads as another form of the grammar (an abstract name,
+ * an explicit Unix or packet address) must keep its "unix:" when printed,
+ * even when it holds a '/' (issue 9, defect 9, found by tests/fuzz/addr).
+ */
+static void unix_path_that_looks_like_other_forms_round_trips(void)
+{
+	static const char *const texts[] = {
+		"unix:@a/b", "unix:unix:/x", "unix:packet:x/y",
+		"unix:@",    "unix:unix:",   "unix:packet:lo",
+	};
+	char buf[SOCK_ADDR_STRLEN];
+	struct sock_addr a, b;
+	size_t i;
+
+	for (i = 0; i < TEST_COUNT(texts); i++) {
+		CHECK_OK(sock_addr_parse(&a, texts[i]));
+		CHECK_INT(sock_addr_format(&a, buf, sizeof(buf)), ==,
+			  strlen(texts[i]));
+		CHECK_STR(buf, texts[i]);
+		CHECK_OK(sock_addr_parse(&b, buf));
+		CHECK_INT(b.len, ==, a.len);
+		CHECK(memcmp(&a.u, &b.u, a.len) == 0);
+	}
+}
+
 static void parse_rejects_malformed_text(void)
 {
 	static const char *const bad[] = {
@@ -248,6 +274,7 @@ int main(int argc, char **argv)
 {
 	static const struct test tests[] = {
 		TEST(parse_and_format_round_trip),
+		TEST(unix_path_that_looks_like_other_forms_round_trips),
 		TEST(parse_rejects_malformed_text),
 		TEST(parse_rejects_overlong_unix_path),
 		TEST(parsen_rejects_embedded_nul),

@@ -129,7 +129,8 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
-static void start(struct running *r, const struct service *def)
+static void start_config(struct running *r, const struct service *def,
+			 const struct sock_server_config *cfg)
 {
 	struct sock_addr a;
 	int index;
@@ -140,12 +141,17 @@ static void start(struct running *r, const struct service *def)
 		CHECK_OK(def->state_new(&r->state));
 		r->svc.data = r->state;
 	}
-	CHECK_OK(sock_server_new(&r->srv, NULL));
+	CHECK_OK(sock_server_new(&r->srv, cfg));
 	index = sock_server_add(r->srv, &r->svc, SOCK_STREAM, "127.0.0.1:0", 0);
 	CHECK_OK(index);
 	CHECK_OK(sock_server_addr(r->srv, index, &a));
 	CHECK_OK(sock_addr_format(&a, r->addr, sizeof(r->addr)));
 	CHECK_INT(pthread_create(&r->thread, NULL, run_thread, r), ==, 0);
+}
+
+static void start(struct running *r, const struct service *def)
+{
+	start_config(r, def, NULL);
 }
 
 static void stop(struct running *r, const struct service *def)
@@ -229,7 +235,7 @@ static void clients_reply_stays_bounded(void)
 		name[1] = (char)('0' + i % 10);
 		n = ask(r.addr, name, sizeof(name), reply, sizeof(reply));
 		CHECK_INT(n, >, 0);
-		CHECK_INT(n, <=, 128 * 1024);
+		CHECK_INT(n, <=, CLIENTS_REPLY_MAX);
 	}
 	/* The newest is there, cut to CLIENTS_NAME_MAX bytes. */
 	CHECK(strstr(reply, "\"39\\u0001") != NULL);
@@ -425,6 +431,41 @@ static void every_service_is_event_driven(void)
 				  "%s is not event-driven: change fit_fd_limit "
 				  "in cli/serve.c",
 				  services[i].name);
+/* The room holds CHAT_MEMBERS_MAX members: one more is told so and let
+ * go, and once a member leaves the next is let in. */
+static void chat_turns_away_members_past_the_cap(void)
+{
+	const struct service *def = services_find("chat");
+	/* Every member comes from 127.0.0.1: no per-source cap here. */
+	struct sock_server_config cfg = { .max_per_source = SOCK_UNLIMITED };
+	static const char full[] = "* the room is full, try later\r\n";
+	static struct sock m[CHAT_MEMBERS_MAX];
+	static char buf[64 * 1024];
+	struct sock extra;
+	struct running r;
+	char want[64];
+	int i;
+
+	start_config(&r, def, &cfg);
+	for (i = 0; i < CHAT_MEMBERS_MAX; i++) {
+		CHECK_OK(sock_connect(&m[i], SOCK_STREAM, r.addr, 5000));
+		snprintf(want, sizeof(want), ", %d here\r\n", i + 1);
+		CHECK(read_until(&m[i], want, buf, sizeof(buf)));
+	}
+	CHECK_OK(sock_connect(&extra, SOCK_STREAM, r.addr, 5000));
+	CHECK(read_until(&extra, full, buf, sizeof(buf)));
+	CHECK_STR(buf, full);
+	CHECK_INT(sock_recv(&extra, buf, sizeof(buf), 0), ==, 0);
+	sock_close(&extra);
+	sock_close(&m[0]);
+	CHECK(read_until(&m[1], " left\r\n", buf, sizeof(buf)));
+	CHECK_OK(sock_connect(&extra, SOCK_STREAM, r.addr, 5000));
+	snprintf(want, sizeof(want), ", %d here\r\n", CHAT_MEMBERS_MAX);
+	CHECK(read_until(&extra, want, buf, sizeof(buf)));
+	sock_close(&extra);
+	for (i = 1; i < CHAT_MEMBERS_MAX; i++)
+		sock_close(&m[i]);
+	stop(&r, def);
 }
 
 int main(int argc, char **argv)
@@ -440,6 +481,7 @@ int main(int argc, char **argv)
 		TEST(chat_cuts_long_lines_and_passes_the_rest),
 		TEST(chat_member_leaving_with_output_queued_just_left),
 		TEST(every_service_is_event_driven),
+		TEST(chat_turns_away_members_past_the_cap),
 	};
 
 	return test_main(argc, argv, tests, TEST_COUNT(tests));

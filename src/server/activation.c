@@ -11,6 +11,8 @@
 
 #include "internal.h"
 
+#include "activation.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -66,8 +68,7 @@ static int check_names(const char *names, long n)
 	return count == n ? 0 : -EINVAL;
 }
 
-/* Copy the index-th name of checked names (NULL: none) into out. */
-static void copy_name(const char *names, long index, char out[256])
+void sock__activation_name(const char *names, long index, char out[256])
 {
 	const char *p = names, *end;
 	long i;
@@ -108,33 +109,45 @@ static int prepare(int fd, struct sock *s)
 
 /* How many descriptors LISTEN_FDS and LISTEN_FDNAMES describe (0 when
  * LISTEN_FDS is absent), or -EINVAL. */
-static long passed_count(void)
+static long passed_count(const char *fds, const char *names)
 {
-	const char *text = getenv("LISTEN_FDS");
 	long n;
 
-	if (!text)
+	if (!fds)
 		return 0;
-	n = parse_count(text, LISTEN_FDS_MAX);
+	n = parse_count(fds, LISTEN_FDS_MAX);
 	if (n < 0)
 		return n;
-	return check_names(getenv("LISTEN_FDNAMES"), n) ? -EINVAL : n;
+	return check_names(names, n) ? -EINVAL : n;
+}
+
+long sock__activation_count(const char *pid, const char *fds, const char *names,
+			    long self, bool *mine)
+{
+	long p;
+
+	*mine = false;
+	if (!pid)
+		return 0;
+	p = parse_count(pid, INT_MAX);
+	if (p > 0 && p != self)
+		return 0; /* meant for another process */
+	*mine = true;
+	return p > 0 ? passed_count(fds, names) : -EINVAL;
 }
 
 int sock_listen_fds(struct sock_listen_fd *out, size_t max)
 {
-	const char *text = getenv("LISTEN_PID");
 	const char *names = getenv("LISTEN_FDNAMES");
-	long pid, n, i;
 	size_t written = 0;
+	bool mine;
+	long n, i;
 	int err;
 
-	if (!text)
+	n = sock__activation_count(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
+				   names, (long)getpid(), &mine);
+	if (!mine)
 		return 0;
-	pid = parse_count(text, INT_MAX);
-	if (pid > 0 && pid != (long)getpid())
-		return 0; /* meant for another process */
-	n = pid > 0 ? passed_count() : -EINVAL;
 	for (i = 0; i < n; i++) {
 		struct sock s;
 
@@ -145,7 +158,7 @@ int sock_listen_fds(struct sock_listen_fd *out, size_t max)
 		}
 		if (written < max) {
 			out[written].sock = s;
-			copy_name(names, i, out[written].name);
+			sock__activation_name(names, i, out[written].name);
 			written++;
 		}
 	}

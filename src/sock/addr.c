@@ -388,6 +388,18 @@ static void format_ifname(struct out *o, unsigned int index)
 		out_fmt(o, "%u", index);
 }
 
+/*
+ * A path may be printed without "unix:" only where the parser reads the
+ * bare text as a path: it holds a '/' and does not begin as one of the
+ * grammar's other forms ("@a/b" would read as an abstract name).
+ */
+static bool path_reads_bare(const char *path, size_t n)
+{
+	return memchr(path, '/', n) && path[0] != '@' &&
+	       !has_prefix(path, n, UNIX_PREFIX) &&
+	       !has_prefix(path, n, PACKET_PREFIX);
+}
+
 static void format_unix(struct out *o, const struct sockaddr_un *un,
 			socklen_t len)
 {
@@ -401,7 +413,7 @@ static void format_unix(struct out *o, const struct sockaddr_un *un,
 	n = len - off;
 	if (un->sun_path[0] != '\0') {
 		n = strnlen(un->sun_path, n);
-		if (!memchr(un->sun_path, '/', n))
+		if (!path_reads_bare(un->sun_path, n))
 			out_str(o, UNIX_PREFIX);
 		out_add(o, un->sun_path, n);
 		return;
