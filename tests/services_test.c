@@ -431,6 +431,8 @@ static void every_service_is_event_driven(void)
 				  "%s is not event-driven: change fit_fd_limit "
 				  "in cli/serve.c",
 				  services[i].name);
+}
+
 /* The room holds CHAT_MEMBERS_MAX members: one more is told so and let
  * go, and once a member leaves the next is let in. */
 static void chat_turns_away_members_past_the_cap(void)
