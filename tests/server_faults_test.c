@@ -115,8 +115,39 @@ static void job_records_without_a_descriptor_report_emfile(void)
 }
 ENGINE_TEST(job_records_without_a_descriptor_report_emfile)
 
+/*
+ * stop_on_signals blocks SIGINT and SIGTERM and reads them with
+ * signalfd.  When that cannot start (no descriptor for the signalfd),
+ * run fails with -EMFILE and must give the signal mask back: left
+ * blocked, a later Ctrl-C would do nothing.
+ */
+static void failed_start_gives_the_signal_mask_back(void)
+{
+	struct sock_server_config cfg = { .stop_on_signals = true };
+	sigset_t before, after;
+	struct squeeze sq;
+	struct tserver t;
+	int err;
+
+	ts_new(&t, &cfg);
+	ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM, "127.0.0.1:0", 0);
+	CHECK_INT(pthread_sigmask(SIG_SETMASK, NULL, &before), ==, 0);
+	CHECK(!sigismember(&before, SIGINT));
+	CHECK(!sigismember(&before, SIGTERM));
+	squeeze_fds(&sq, 0);
+	err = sock_server_run(t.srv);
+	unsqueeze_fds(&sq);
+	CHECK_ERR(err, -EMFILE);
+	CHECK_INT(pthread_sigmask(SIG_SETMASK, NULL, &after), ==, 0);
+	CHECK(!sigismember(&after, SIGINT));
+	CHECK(!sigismember(&after, SIGTERM));
+	sock_server_free(t.srv);
+}
+ENGINE_TEST(failed_start_gives_the_signal_mask_back)
+
 static const struct test tests[] = {
 	TEST_ENGINES(job_records_without_a_descriptor_report_emfile),
+	TEST_ENGINES(failed_start_gives_the_signal_mask_back),
 };
 
 int main(int argc, char **argv)
