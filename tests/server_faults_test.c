@@ -145,9 +145,42 @@ static void failed_start_gives_the_signal_mask_back(void)
 }
 ENGINE_TEST(failed_start_gives_the_signal_mask_back)
 
+/*
+ * A connection waits in the backlog when the server stops before it ever
+ * waited for events.  Closing the listener hands the kernel an accept
+ * (io_uring) that takes the connection as it is cancelled: that
+ * connection must be closed, not left open and unseen, its client
+ * hanging, once the server is freed.
+ */
+static void connection_waiting_at_stop_is_closed(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c;
+	int before, after, highest, index;
+
+	before = open_fds(&highest);
+	ts_new(&t, &cfg);
+	index = ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM,
+		       "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	client(&c, SOCK_STREAM, addr);
+	sock_server_stop(t.srv);
+	ts_start(&t);
+	ts_wait(&t, 3000);
+	ts_free(&t);
+	CHECK(closed_by_server(&c, 2000));
+	CHECK_OK(sock_close(&c));
+	after = open_fds(&highest);
+	CHECK_INT(after, ==, before);
+}
+ENGINE_TEST(connection_waiting_at_stop_is_closed)
+
 static const struct test tests[] = {
 	TEST_ENGINES(job_records_without_a_descriptor_report_emfile),
 	TEST_ENGINES(failed_start_gives_the_signal_mask_back),
+	TEST_ENGINES(connection_waiting_at_stop_is_closed),
 };
 
 int main(int argc, char **argv)
