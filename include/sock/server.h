@@ -459,8 +459,9 @@ struct sock_loop *sock_conn_loop(const struct sock_conn *conn);
  * Reply to the datagram being handled: send len bytes (0 allowed) to its
  * sender.  Replies are sent in batches after the handler returns.
  * Returns 0, -EMSGSIZE above the largest datagram, -EDESTADDRREQ for an
- * unnamed Unix sender, or -ENOBUFS.  A reply that cannot be sent is
- * dropped, as UDP drops datagrams, so a handler may ignore the result.
+ * unnamed Unix sender, -ENOBUFS when too many replies wait, or -ENOMEM.
+ * A reply that cannot be sent is dropped, as UDP drops datagrams, so a
+ * handler may ignore the result.
  */
 int sock_dgram_reply(struct sock_dgram *dgram, const void *data, size_t len);
 

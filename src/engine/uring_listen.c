@@ -337,7 +337,7 @@ static int reply_fill(struct sock__uring *e, struct sock__uring_reply *r,
 	if (len > r->copy_cap) {
 		copy = realloc(r->copy, len);
 		if (!copy)
-			return -ENOBUFS;
+			return -ENOMEM;
 		r->copy = copy;
 		r->copy_cap = len;
 	}
@@ -353,17 +353,21 @@ int sock__uring_dgram_reply(struct sock__listener *l, const void *data,
 {
 	struct sock__uring *e = sock__uring_of(l->w->loop);
 	struct sock__uring_lis *ul = l->engine_data;
-	struct io_uring_sqe *sqe;
+	struct io_uring_sqe *sqe = NULL;
 	struct sock__uring_reply *r;
+	int err;
 
 	if (!ul)
 		return -EBADF;
 	r = reply_get(e);
 	if (!r)
-		return -ENOBUFS;
-	if (reply_fill(e, r, data, len) || !(sqe = sock__uring_get_sqe(e))) {
+		return e->nreply >= REPLY_MAX ? -ENOBUFS : -ENOMEM;
+	err = reply_fill(e, r, data, len);
+	if (!err && !(sqe = sock__uring_get_sqe(e)))
+		err = -ENOBUFS;
+	if (err) {
 		reply_put(e, r);
-		return -ENOBUFS;
+		return err;
 	}
 	memcpy(&r->addr, &peer->u, peer->len);
 	memset(&r->msg, 0, sizeof(r->msg));
