@@ -180,5 +180,7 @@ clean:
 
 # The benchmark suite (make bench) keeps its rules beside its sources.
 -include bench/bench.mk
+# Fault injection (make torture) keeps its rules beside its sources.
+-include tests/torture/torture.mk
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/examples -name '*.d' 2>/dev/null)
