@@ -9,7 +9,8 @@
 # scenario (walk.sh): a counting run, then one run per call of each
 # function with that call failed.
 #
-#   TORTURE_STRIDE=S  walk calls 1, 1+S, 1+2S ... and the last (CI)
+#   TORTURE_STRIDE=S  walk every S-th injection point only (CI), from
+#   TORTURE_OFFSET=O  the O-th
 #   TORTURE_ONLY=RE   only the scenarios whose names match RE
 #   TORTURE_JOBS=N    runs at once (default 2)
 
@@ -47,8 +48,9 @@ torture: deps
 torture-build: $(TORTURE_BIN)
 
 torture-walk: $(TORTURE_BIN)
-	TORTURE_STRIDE="$(TORTURE_STRIDE)" TORTURE_ONLY="$(TORTURE_ONLY)" \
-		TORTURE_JOBS="$(TORTURE_JOBS)" tests/torture/walk.sh $(TORTURE_BIN)
+	TORTURE_STRIDE="$(TORTURE_STRIDE)" TORTURE_OFFSET="$(TORTURE_OFFSET)" \
+		TORTURE_ONLY="$(TORTURE_ONLY)" TORTURE_JOBS="$(TORTURE_JOBS)" \
+		tests/torture/walk.sh $(TORTURE_BIN)
 
 $(BUILD)/wrapped/syms: tests/torture/torture.mk
 	@mkdir -p $(dir $@)
