@@ -46,9 +46,9 @@ variants() {
 }
 
 # One run: scenario, function, N, error ("" for the usual).  Prints
-# "scenario function[:error] N fired|unfired MS" or "... N FAIL why (MS
-# ms)", and keeps the output of a failed run in $out, with a second run
-# that says where the failed call was made.
+# "scenario function[:error] N fired|unfired MS VERDICT" or "... N FAIL
+# why (MS ms)", and keeps the output of a failed run in $out, with a
+# second run that says where the failed call was made.
 run_one() {
 	local sc=$1 fn=$2 n=$3 err=$4 spec log status t0 result
 	spec=$fn:$n${err:+:$err}
@@ -62,7 +62,7 @@ run_one() {
 		/ERROR: AddressSanitizer/ && !asan { asan = $0 }
 		/runtime error:/ && !ub { ub = $0 }
 		/^torture: verdict FAIL/ && !bad { bad = $0 }
-		/^torture: verdict/ { verdict = 1 }
+		/^torture: verdict/ { verdict = $3 }
 		/^torture: fired/ { fired = 1 }
 		END {
 			if (leak) why = "leak"
@@ -74,7 +74,7 @@ run_one() {
 			else if (bad) why = substr(bad, 24)
 			else if (status != 0 || !verdict) why = "exit status " status " without a verdict"
 			if (why != "") print "FAIL " why " (" ms " ms)"
-			else print (fired ? "fired " : "unfired ") ms
+			else print (fired ? "fired " : "unfired ") ms " " verdict
 		}' "$log")
 	echo "$sc $fn${err:+:$err} $n $result"
 	case $result in
@@ -153,6 +153,10 @@ END {
 	for (s in fn)
 		printf "  %-34s %5d walked %5d fired %3d failed\n", s, fn[s], fnf[s], fnx[s] | "sort"
 	close("sort")
+}' "$results"
+awk '$4 == "fired" { n[$6]++ }
+END {
+	printf "torture: ends of the runs that failed a call: %d clean errors, %d recoveries\n", n["clean-error:"], n["recovered"]
 }' "$results"
 walked=$(awk '$2 != "count"' "$results" | wc -l)
 fired=$(awk '$4 == "fired"' "$results" | wc -l)
