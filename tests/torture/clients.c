@@ -141,8 +141,16 @@ static int capture_begin(struct capture *c)
 	for (i = 0; i < 2; i++) {
 		c->fd[i] = memfd_create(i ? "stderr" : "stdout", MFD_CLOEXEC);
 		c->saved[i] = fcntl(1 + i, F_DUPFD_CLOEXEC, 3);
-		if (c->fd[i] < 0 || c->saved[i] < 0)
-			return -1;
+	}
+	if (c->fd[0] < 0 || c->fd[1] < 0 || c->saved[0] < 0 ||
+	    c->saved[1] < 0) {
+		for (i = 0; i < 2; i++) {
+			if (c->fd[i] >= 0)
+				close(c->fd[i]);
+			if (c->saved[i] >= 0)
+				close(c->saved[i]);
+		}
+		return -1;
 	}
 	dup2(c->fd[0], 1);
 	dup2(c->fd[1], 2);
