@@ -192,5 +192,7 @@ clean:
 -include bench/bench.mk
 -include tests/soak/soak.mk
 -include tests/fuzz/fuzz.mk
+# Fault injection (make torture) keeps its rules beside its sources.
+-include tests/torture/torture.mk
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/examples -name '*.d' 2>/dev/null)

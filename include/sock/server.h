@@ -501,8 +501,9 @@ struct sock_loop *sock_conn_loop(const struct sock_conn *conn);
  * Returns 0, -EMSGSIZE above the largest datagram or above what the
  * amplification bound leaves (sock_dgram_room(); reported as the limit
  * "datagram-amplification"), -EDESTADDRREQ for an unnamed Unix sender,
- * or -ENOBUFS.  A reply that cannot be sent is dropped, as UDP drops
- * datagrams, so a handler may ignore the result.
+ * -ENOBUFS when too many replies wait, or -ENOMEM.  A reply that cannot
+ * be sent is dropped, as UDP drops datagrams, so a handler may ignore
+ * the result.
  */
 int sock_dgram_reply(struct sock_dgram *dgram, const void *data, size_t len);
 

@@ -615,6 +615,20 @@ static bool ends_op(const struct io_uring_cqe *cqe)
 	       !(cqe->flags & IORING_CQE_F_MORE);
 }
 
+/* A completion drained unhandled: an accept's connection is closed. */
+static void drop_accepted(const struct io_uring_cqe *cqe)
+{
+	const struct sock__uring_lis *ul;
+
+	if ((cqe->user_data & SOCK__TAG_MASK) != SOCK__TAG_LISTENER ||
+	    cqe->res < 0)
+		return;
+	ul = (const void *)(uintptr_t)(cqe->user_data &
+				       ~(uint64_t)SOCK__TAG_MASK);
+	if (!ul->dgram)
+		close(cqe->res);
+}
+
 /*
  * Cancel everything and wait (bounded) for the last completions, so the
  * kernel holds nothing of ours when it is freed.
@@ -637,9 +651,11 @@ static void drain(struct sock__uring *e)
 						       NULL);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR)
 			return;
-		while (next_cqe(e, &c))
+		while (next_cqe(e, &c)) {
 			if (ends_op(&c))
 				e->inflight--;
+			drop_accepted(&c);
+		}
 	}
 }
 

@@ -325,7 +325,7 @@ int sock__uring_dgram_reply(struct sock__listener *l, const void *data,
 {
 	struct sock__uring *e = sock__uring_of(l->loop);
 	struct sock__uring_lis *ul = l->engine_data;
-	struct io_uring_sqe *sqe;
+	struct io_uring_sqe *sqe = NULL;
 	struct sock__uring_reply *r;
 	int err;
 
@@ -333,7 +333,7 @@ int sock__uring_dgram_reply(struct sock__listener *l, const void *data,
 		return -EBADF;
 	r = reply_get(e);
 	if (!r)
-		return -ENOBUFS;
+		return e->nreply >= REPLY_MAX ? -ENOBUFS : -ENOMEM;
 	err = reply_fill(e, r, data, len);
 	if (!err)
 		err = sock__uring_get_sqe(e, &sqe);

@@ -243,37 +243,42 @@ static int tick_ms(const struct sock__worker *w)
 	return ms < 10 ? 10 : ms;
 }
 
-static struct sock__jobs *jobs_get(struct sock__worker *w)
+/* Make w's jobs on first use.  Returns 0 or -errno. */
+static int jobs_get(struct sock__worker *w)
 {
-	struct sock__jobs *js = w->jobs;
+	struct sock__jobs *js;
+	int err;
 
-	if (js)
-		return js;
+	if (w->jobs)
+		return 0;
 	js = calloc(1, sizeof(*js));
 	if (!js)
-		return NULL;
+		return -ENOMEM;
 	js->w = w;
 	sock__list_init(&js->queue);
 	sock__list_init(&js->active);
 	sock__list_init(&js->done);
 	sock_timer_init(&js->timer, jobs_tick, js);
 	js->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (js->wake_fd < 0)
+	if (js->wake_fd < 0) {
+		err = -errno;
 		goto out_free;
-	if (sock_watch(w->loop, &js->wake_watch, js->wake_fd, POLLIN,
-		       collect_done, js))
+	}
+	err = sock_watch(w->loop, &js->wake_watch, js->wake_fd, POLLIN,
+			 collect_done, js);
+	if (err)
 		goto out_close;
 	pthread_mutex_init(&js->lock, NULL);
 	pthread_cond_init(&js->queued, NULL);
 	pthread_cond_init(&js->ended, NULL);
 	w->jobs = js;
-	return js;
+	return 0;
 
 out_close:
 	close(js->wake_fd);
 out_free:
 	free(js);
-	return NULL;
+	return err;
 }
 
 static int start_pool(struct sock__jobs *js)
@@ -462,23 +467,44 @@ static void serve_inline(struct sock__listener *l, int fd,
 	sock__job_ended(w, peer);
 }
 
+/* A connection no job could take: closed, its end reported as any
+ * connection's is, and the failure. */
+static void job_refused(struct sock__listener *l, int fd,
+			const struct sock_addr *peer, int err,
+			enum sock__report_kind kind)
+{
+	struct sock__worker *w = l->w;
+	struct job gone;
+
+	memset(&gone, 0, sizeof(gone));
+	gone.svc = l->svc;
+	gone.peer = *peer;
+	gone.err = err;
+	gone.started_ms = w->loop->now_ms;
+	close(fd);
+	emit_close(w, &gone);
+	sock__report(w, kind, l->svc->name, peer, err);
+	sock__job_ended(w, peer);
+}
+
 void sock__job_accepted(struct sock__listener *l, int fd,
 			const struct sock_addr *peer)
 {
 	enum sock__report_kind kind = SOCK__REPORT_NOMEM;
 	struct sock__worker *w = l->w;
 	struct job *job = NULL;
-	int err = -ENOMEM;
+	int err;
 
 	if (l->svc->mode == SOCK_MODE_INLINE) {
 		serve_inline(l, fd, peer);
 		return;
 	}
-	if (jobs_get(w))
-		job = job_new(l, peer, 0);
-	if (!job) {
-		close(fd);
-		goto out_report;
+	err = jobs_get(w);
+	if (!err && !(job = job_new(l, peer, 0)))
+		err = -ENOMEM;
+	if (err) {
+		job_refused(l, fd, peer, err, kind);
+		return;
 	}
 	job->stream = true;
 	sock__adopt(&job->conn, fd, l->sock.family, l->sock.type,
@@ -497,16 +523,11 @@ void sock__job_accepted(struct sock__listener *l, int fd,
 	err = dispatch(w->jobs, job);
 	if (!err)
 		return;
-out_close:
-	job->err = err;
-	sock_close(&job->conn);
 	if (job->cut_fd >= 0)
 		close(job->cut_fd);
-	emit_close(w, job);
+out_close:
 	free(job);
-out_report:
-	sock__report(w, kind, l->svc->name, peer, err);
-	sock__job_ended(w, peer);
+	job_refused(l, fd, peer, err, kind);
 }
 
 /* ---- datagrams ---- */
@@ -519,7 +540,7 @@ void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
 	struct sock__jobs *js;
 	struct job *job;
 	struct sock s;
-	int err = -ENOMEM;
+	int err;
 
 	if (svc->mode == SOCK_MODE_INLINE) {
 		/* A copy: the handler cannot change the listener's. */
@@ -529,14 +550,19 @@ void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
 		sock__loop_update_time(w->loop);
 		return;
 	}
-	js = jobs_get(w);
-	if (js && js->ndgrams >= DGRAM_JOBS_MAX) {
+	err = jobs_get(w);
+	if (err)
+		goto out_report;
+	js = w->jobs;
+	if (js->ndgrams >= DGRAM_JOBS_MAX) {
 		sock__report(w, SOCK__REPORT_RATE, svc->name, peer, -ENOBUFS);
 		return;
 	}
-	job = js ? job_new(l, peer, len) : NULL;
-	if (!job)
+	job = job_new(l, peer, len);
+	if (!job) {
+		err = -ENOMEM;
 		goto out_report;
+	}
 	memcpy(job->data, data, len);
 	/* A forked child replies on its inherited copy of the socket;
 	 * threads get their own descriptor, as the listener's may be

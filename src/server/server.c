@@ -405,6 +405,9 @@ int sock_server_run(struct sock_server *srv)
 	srv->ran = true;
 	if (srv->cfg.stop_on_signals) {
 		err = catch_signals(srv);
+		/* Not started: the signals blocked so far are unblocked. */
+		if (err && srv->sigmask_saved)
+			pthread_sigmask(SIG_SETMASK, &srv->old_sigmask, NULL);
 		if (err)
 			goto out_mask;
 	}
