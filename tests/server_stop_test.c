@@ -261,6 +261,103 @@ static void stop_refuses_connects_with_forked_handlers_on_workers(void)
 }
 ENGINE_TEST(stop_refuses_connects_with_forked_handlers_on_workers)
 
+/* ---- connections that arrive in the batch that asks for a stop ---- */
+
+/* The gate service: "hold" holds the loop (it says so on held, then
+ * waits for a byte on release), "stop" stops the server from the loop,
+ * anything else comes back. */
+struct gate {
+	struct sock_server *srv;
+	int held, release;
+};
+
+static void gate_data(struct sock_conn *c, const void *data, size_t len)
+{
+	struct gate *g = sock_conn_service_data(c);
+	char b = 0;
+
+	if (len == 4 && !memcmp(data, "hold", 4)) {
+		if (write(g->held, &b, 1) != 1 || read(g->release, &b, 1) != 1)
+			abort();
+	} else if (len == 4 && !memcmp(data, "stop", 4)) {
+		sock_server_stop(g->srv);
+	} else if (sock_conn_send(c, data, len) < 0) {
+		return;
+	}
+}
+
+#define LATE_CLIENTS 8
+
+/*
+ * A stop asked for while connections wait to be accepted: the loop
+ * reads the stop in the same batch as the listener's readiness (the
+ * gate holds the loop until both are there, stop first).  Those
+ * connections came after the stop, so they are not served (they would
+ * be refused a moment later); before the fix the batch went on
+ * accepting and serving them, up to 64, in fork mode a process each.
+ */
+static void connections_after_a_stop_in_the_same_batch_are_not_served(void)
+{
+	struct sock_server_config cfg = { .grace_ms = 20000 };
+	struct sock_service gate_svc = { .name = "gate",
+					 .mode = SOCK_MODE_EVENT,
+					 .on_data = gate_data };
+	char gate_addr[SOCK_ADDR_STRLEN], addr[SOCK_ADDR_STRLEN], buf[8];
+	struct sock x, y, late[LATE_CLIENTS];
+	int held[2], release[2], i;
+	struct gate g;
+	struct tserver t;
+	ssize_t n;
+
+	CHECK_INT(pipe2(held, O_CLOEXEC), ==, 0);
+	CHECK_INT(pipe2(release, O_CLOEXEC), ==, 0);
+	g.held = held[1];
+	g.release = release[0];
+	gate_svc.data = &g;
+	ts_new(&t, &cfg);
+	g.srv = t.srv;
+	ts_addr(&t, ts_add(&t, &gate_svc, SOCK_STREAM, "127.0.0.1:0", 0),
+		gate_addr);
+	ts_addr(&t,
+		ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM,
+		       "127.0.0.1:0", 0),
+		addr);
+	ts_start(&t);
+	client(&x, SOCK_STREAM, gate_addr);
+	client(&y, SOCK_STREAM, gate_addr);
+	echo_once(&x, "x open");
+	echo_once(&y, "y open");
+	CHECK_OK(sock_sendall(&x, "hold", 4, NULL, 0));
+	CHECK_INT(read(held[0], buf, 1), ==, 1);
+	/* The loop is held: the stop is read first, then the listener. */
+	CHECK_OK(sock_sendall(&y, "stop", 4, NULL, 0));
+	for (i = 0; i < LATE_CLIENTS; i++) {
+		client(&late[i], SOCK_STREAM, addr);
+		CHECK_OK(sock_sendall(&late[i], "late", 4, NULL, 0));
+	}
+	CHECK_INT(write(release[1], "", 1), ==, 1);
+	for (i = 0; i < LATE_CLIENTS; i++) {
+		CHECK_OK(sock_settimeout(&late[i], TEST_WAIT_MS));
+		n = sock_recv(&late[i], buf, sizeof(buf), 0);
+		if (n != 0 && n != -ECONNRESET)
+			test_fail(__FILE__, __LINE__,
+				  "late client %d served: %zd", i, n);
+		CHECK_OK(sock_close(&late[i]));
+	}
+	/* The connections open before the stop are still served. */
+	echo_once(&x, "x still served");
+	CHECK_OK(sock_close(&x));
+	CHECK_OK(sock_close(&y));
+	ts_wait(&t, TEST_WAIT_MS);
+	ts_free(&t);
+	CHECK_INT(rec_count(SOCK_EV_STOP, NULL), ==, 1);
+	close(held[0]);
+	close(held[1]);
+	close(release[0]);
+	close(release[1]);
+}
+ENGINE_TEST(connections_after_a_stop_in_the_same_batch_are_not_served)
+
 #define STOP_OPEN(mode, MODE)                                                  \
 	static void stop_with_open_connections_##mode(void)                    \
 	{                                                                      \
@@ -450,6 +547,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(stop_from_a_thread_is_immediate_when_idle),
 	TEST_ENGINES(stop_before_run_makes_run_return_at_once),
 	TEST_ENGINES(run_twice_is_refused),
+	TEST_ENGINES(connections_after_a_stop_in_the_same_batch_are_not_served),
 	TEST_ENGINES(stop_refuses_connects_with_forked_handlers_on_workers),
 	TEST_ENGINES(stop_from_sigterm_to_the_process),
 	TEST_ENGINES(stop_from_sigint_with_the_server_in_a_thread),
