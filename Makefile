@@ -143,12 +143,14 @@ asan: deps
 		LDFLAGS="-fsanitize=address,undefined" test-only
 
 # ThreadSanitizer (clang's) over everything that runs threads: the
-# server, engine, loop, resolver and connect tests, the blocking I/O
-# tests with their helper threads, and the scripts that run sock serve
-# with workers and every mode.  Any report fails the run (tests/run.sh);
-# tests/tsan.supp says why each suppression is there.
+# server tests (thread, pool and fork modes, stops from threads and
+# signals), the engine, loop, resolver and connect tests (lookups
+# abandoned at their deadline), the blocking I/O and services tests, and
+# the scripts that run sock serve with workers and every mode and the
+# server examples.  Any report fails the run (tests/run.sh); tests/tsan.supp
+# says why each suppression is there.
 TSAN_RUN := server_ engine_test loop_test resolve_test connect_test io_test \
-	services_test serve_ client_test pipe_test
+	services_test serve_modes_test
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SHARED_LDFLAGS= \
 		CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
