@@ -68,7 +68,7 @@ SONAME := libsock.so.$(ABI)
 PC := $(BUILD)/libsock.pc
 SOCK := $(BUILD)/sock
 
-.PHONY: all lib examples tests test test-only asan valgrind check-format format \
+.PHONY: all lib examples tests test test-only asan tsan valgrind check-format format \
 	install uninstall run deps clean
 
 all: lib $(SOCK) examples
@@ -90,8 +90,12 @@ $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# A library built for ThreadSanitizer leaves its runtime to the program
+# (clang links it into executables only): make tsan empties this.
+SHARED_LDFLAGS ?= -Wl,--no-undefined
+
 $(SHARED): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(CFLAGS) \
+	$(CC) -shared -Wl,-soname,$(SONAME) $(SHARED_LDFLAGS) $(CFLAGS) \
 		$(LDFLAGS) -o $@ $^ $(LIBS)
 	ln -sf libsock.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libsock.so.$(VERSION) $(BUILD)/libsock.so
@@ -132,9 +136,11 @@ $(ADVERSARY): $(ADV_OBJ)
 test: deps
 	@$(MAKE) --no-print-directory test-only
 
-# The tests, without the deps step.
+# The tests, without the deps step (TESTS_RUN: only the programs and
+# scripts whose names contain one of these words).
 test-only: tests
-	SOCK_CFLAGS="$(CFLAGS)" SOCK_LDFLAGS="$(LDFLAGS)" tests/run.sh $(BUILD)
+	SOCK_CFLAGS="$(CFLAGS)" SOCK_LDFLAGS="$(LDFLAGS)" TSAN="$(TSAN)" \
+		tests/run.sh $(BUILD) $(TESTS_RUN)
 
 deps:
 	@scripts/deps.sh
@@ -143,6 +149,20 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" test-only
+
+# ThreadSanitizer (clang's) over everything that runs threads: the
+# server tests (thread, pool and fork modes, stops from threads and
+# signals), the engine, loop, resolver and connect tests (lookups
+# abandoned at their deadline), the blocking I/O and services tests, and
+# the scripts that run sock serve with workers and every mode and the
+# server examples.  Any report fails the run (tests/run.sh); tests/tsan.supp
+# says why each suppression is there.
+TSAN_RUN := server_ engine_test loop_test resolve_test connect_test io_test \
+	services_test serve_modes_test
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SHARED_LDFLAGS= \
+		CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
+		TSAN=1 TESTS_RUN="$(TSAN_RUN)" test-only
 
 valgrind: tests
 	VALGRIND=1 tests/run.sh $(BUILD)

@@ -121,7 +121,7 @@ static void timers_fire_in_order_and_in_time(void)
 	CHECK_OK(sock_loop_run(k.loop));
 	CHECK_STR(k.order, "orrr");
 	CHECK_INT(k.last_ms - start, >=, 110);
-	CHECK_INT(k.last_ms - start, <, 2000);
+	CHECK_INT(k.last_ms - start, <, 130 + TEST_LATE_MS);
 	sock_loop_free(k.loop);
 }
 ENGINES(timers_fire_in_order_and_in_time, false)
@@ -275,7 +275,7 @@ static void stop_from_another_thread_wakes_the_loop(void)
 
 	CHECK_INT(pthread_create(&th, NULL, stop_later, loop), ==, 0);
 	CHECK_OK(sock_loop_run(loop));
-	CHECK_INT(test_now_ms() - start, <, 2000);
+	CHECK_INT(test_now_ms() - start, <, 50 + TEST_LATE_MS);
 	pthread_join(th, NULL);
 	sock_loop_free(loop);
 }
@@ -540,24 +540,6 @@ static void many_connections_at_once(void)
 }
 ENGINES(many_connections_at_once, false)
 
-/* Resident memory of process pid, in KiB. */
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	CHECK(f != NULL);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	CHECK_INT(kib, >, 0);
-	return kib;
-}
-
 static void echo_many(struct sock *c, int from, int to)
 {
 	static unsigned char out[2048], in[2048];
@@ -590,7 +572,7 @@ static void receive_buffers_come_back_after_sends(void)
 	echo_many(&c, 0, 100);
 	before = rss_kib(t.pid);
 	echo_many(&c, 100, 3000);
-	CHECK_INT(rss_kib(t.pid) - before, <, 1024);
+	CHECK_INT(rss_kib(t.pid) - before, <, rss_budget_kib(1024));
 	CHECK_OK(sock_close(&c));
 	ts_stop(&t, 3000);
 	ts_free(&t);
@@ -883,7 +865,7 @@ static void abort_cancels_a_send_in_flight(void)
 	client(&c, SOCK_STREAM, addr);
 	CHECK_OK(sock_sendall(&c, "go", 2, NULL, 0));
 	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 1, 3000));
-	CHECK(closed_by_server(&c, 3000));
+	CHECK(closed_by_server(&c, TEST_WAIT_MS));
 	CHECK_OK(sock_close(&c));
 	ts_stop(&t, 3000);
 	ts_free(&t);
@@ -913,8 +895,8 @@ static void stop_ends_a_connection_whose_send_is_stuck(void)
 	CHECK_INT(n, ==, -ETIMEDOUT);
 	took = ts_stop(&t, 5000);
 	CHECK_INT(took, >=, 150);
-	CHECK_INT(took, <, 3000);
-	CHECK(closed_by_server(&c, 3000));
+	CHECK_INT(took, <, 150 + TEST_LATE_MS);
+	CHECK(closed_by_server(&c, TEST_WAIT_MS));
 	CHECK_OK(sock_close(&c));
 	ts_free(&t);
 }
@@ -1040,7 +1022,7 @@ static size_t recv_some_stream(struct sock *c, size_t off)
 /* Wait up to 3 s for the producer to find the socket full. */
 static void wait_for_a_full_socket(void)
 {
-	long long end = test_now_ms() + 3000;
+	long long end = test_now_ms() + TEST_WAIT_MS;
 
 	while (!atomic_load(&slog->shorts) && test_now_ms() < end)
 		usleep(5000);
@@ -1095,7 +1077,7 @@ static void abort_while_a_producer_waits_for_room(void)
 	wait_for_a_full_socket();
 	CHECK_OK(sock_sendall(&c, "x", 1, NULL, 0));
 	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 1, 3000));
-	CHECK(closed_by_server(&c, 3000));
+	CHECK(closed_by_server(&c, TEST_WAIT_MS));
 	CHECK_OK(sock_close(&c));
 	CHECK(rec_find(SOCK_EV_CLOSE, 0, &ev));
 	CHECK_INT(ev.err, ==, -ECONNABORTED);
@@ -1126,8 +1108,8 @@ static void stop_while_a_producer_waits_for_room(void)
 	wait_for_a_full_socket();
 	took = ts_stop(&t, 5000);
 	CHECK_INT(took, >=, 150);
-	CHECK_INT(took, <, 3000);
-	CHECK(closed_by_server(&c, 3000));
+	CHECK_INT(took, <, 150 + TEST_LATE_MS);
+	CHECK(closed_by_server(&c, TEST_WAIT_MS));
 	CHECK_OK(sock_close(&c));
 	ts_free(&t);
 	CHECK(rec_find(SOCK_EV_CLOSE, 0, &ev));

@@ -210,17 +210,24 @@ static void send_and_recv_round_trip(void)
 	close_pair(p);
 }
 
+/* Timed on the fastest of five tries: a loaded machine may pause any
+ * one call, while a call that waits waits in each. */
 static void recv_with_zero_timeout_is_eagain(void)
 {
+	long long t0, fastest = LLONG_MAX;
 	struct sock p[2];
-	long long t0;
 	char buf[4];
+	int i;
 
 	unix_pair(p);
 	sock_setblocking(&p[1], false);
-	t0 = test_now_ms();
-	CHECK_ERR(sock_recv(&p[1], buf, sizeof(buf), 0), -EAGAIN);
-	CHECK_INT(test_now_ms() - t0, <, 100);
+	for (i = 0; i < 5; i++) {
+		t0 = test_now_ms();
+		CHECK_ERR(sock_recv(&p[1], buf, sizeof(buf), 0), -EAGAIN);
+		if (test_now_ms() - t0 < fastest)
+			fastest = test_now_ms() - t0;
+	}
+	CHECK_INT(fastest, <, 100);
 	close_pair(p);
 }
 
@@ -246,7 +253,7 @@ static void recv_with_short_timeout_times_out(void)
 	CHECK_ERR(sock_recv(&p[1], buf, sizeof(buf), 0), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 150);
-	CHECK_INT(elapsed, <, 2000);
+	CHECK_INT(elapsed, <, 200 + TEST_LATE_MS);
 	close_pair(p);
 }
 
@@ -325,7 +332,7 @@ static void send_to_full_peer_times_out(void)
 	CHECK_ERR(sock_send(&p[0], "x", 1, 0), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 150);
-	CHECK_INT(elapsed, <, 2000);
+	CHECK_INT(elapsed, <, 200 + TEST_LATE_MS);
 	close_pair(p);
 }
 
@@ -358,7 +365,7 @@ static void sendto_full_unix_receiver_waits_without_spinning(void)
 	CHECK_ERR(sock_sendto(&a, "d", 1, &to, 0), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 250);
-	CHECK_INT(elapsed, <, 3000);
+	CHECK_INT(elapsed, <, 300 + TEST_LATE_MS);
 	CHECK_INT(cpu_ms() - c0, <, elapsed / 2);
 	CHECK_OK(sock_close(&a));
 	CHECK_OK(sock_close(&b));
@@ -403,7 +410,7 @@ static void sendall_times_out_when_peer_stops_reading(void)
 	CHECK_ERR(sock_sendall(&p[0], data, len, &sent, 0), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 250);
-	CHECK_INT(elapsed, <, 3000);
+	CHECK_INT(elapsed, <, 300 + TEST_LATE_MS);
 	CHECK_INT(sent, >, 0);
 	CHECK_INT(sent, <, len);
 	free(data);
@@ -574,7 +581,7 @@ static void recvfrom_with_timeout_times_out(void)
 	CHECK_ERR(sock_recvfrom(&b, buf, sizeof(buf), &from, 0), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 150);
-	CHECK_INT(elapsed, <, 2000);
+	CHECK_INT(elapsed, <, 200 + TEST_LATE_MS);
 	CHECK_INT(from.len, ==, 0);
 	CHECK_OK(sock_close(&b));
 }
@@ -694,7 +701,7 @@ static void recv_all_without_end_times_out(void)
 	CHECK_ERR(sock_recv_all(&p[1], 1024, &out), -ETIMEDOUT);
 	ms = test_now_ms() - t0;
 	CHECK_INT(ms, >=, 150);
-	CHECK_INT(ms, <, 2000);
+	CHECK_INT(ms, <, 200 + TEST_LATE_MS);
 	CHECK(out == NULL);
 	close_pair(p);
 }
@@ -816,7 +823,7 @@ static void recv_exact_times_out_with_count(void)
 	CHECK_ERR(sock_recv_exact(&p[1], buf, 10, &got), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 150);
-	CHECK_INT(elapsed, <, 2000);
+	CHECK_INT(elapsed, <, 200 + TEST_LATE_MS);
 	CHECK_INT(got, ==, 3);
 	close_pair(p);
 }
@@ -926,7 +933,7 @@ static void check_partial_line_times_out(struct sock p[2])
 	CHECK_ERR(sock_recv_line(&p[1], buf, sizeof(buf)), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 250);
-	CHECK_INT(elapsed, <, 3000);
+	CHECK_INT(elapsed, <, 300 + TEST_LATE_MS);
 	/* It waited for more bytes; it did not peek in a loop. */
 	CHECK_INT(cpu_ms() - c0, <, elapsed / 2);
 	CHECK_INT(sock_recv(&p[1], buf, sizeof(buf), 0), ==, 3);
@@ -1190,7 +1197,7 @@ static void makefile_timeout_is_stream_error(void)
 	CHECK_INT(errno, ==, ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 150);
-	CHECK_INT(elapsed, <, 2000);
+	CHECK_INT(elapsed, <, 200 + TEST_LATE_MS);
 	CHECK(ferror(f));
 	CHECK_INT(fclose(f), ==, 0);
 	close_pair(p);
@@ -1307,7 +1314,7 @@ static void sendfile_times_out_when_peer_stops_reading(void)
 	CHECK_ERR(sock_sendfile(&p[0], fd, 0, 0, &sent), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 250);
-	CHECK_INT(elapsed, <, 3000);
+	CHECK_INT(elapsed, <, 300 + TEST_LATE_MS);
 	CHECK_INT(sent, >, 0);
 	CHECK_INT(sent, <, len);
 	close(fd);

@@ -262,7 +262,7 @@ static void inetd_case(enum sock_mode mode, int type)
 	CHECK_INT(atomic_load(&t.done), ==, 0);
 	CHECK_OK(sock_close(&p[1]));
 	/* Nothing left to serve: run returns by itself. */
-	CHECK_INT(ts_wait(&t, 3000), <, 1000);
+	CHECK_INT(ts_wait(&t, TEST_WAIT_MS), <, TEST_LATE_MS);
 	ts_free(&t);
 	CHECK_INT(rec_count(SOCK_EV_ACCEPT, NULL), ==, 1);
 	CHECK_INT(rec_count(SOCK_EV_CLOSE, NULL), ==, 1);
@@ -303,7 +303,7 @@ static void inetd_serves_an_accepted_tcp_connection(void)
 	ts_start(&t);
 	echo_once(&c, "accepted elsewhere");
 	CHECK_OK(sock_close(&c));
-	CHECK_INT(ts_wait(&t, 3000), <, 1000);
+	CHECK_INT(ts_wait(&t, TEST_WAIT_MS), <, TEST_LATE_MS);
 	ts_free(&t);
 	CHECK_INT(rec_count(SOCK_EV_CLOSE, NULL), ==, 1);
 }
@@ -348,7 +348,7 @@ static void adopted_connection_keeps_family_and_type(void)
 	snprintf(want, sizeof(want), "%d %d", AF_UNIX, SOCK_STREAM);
 	CHECK_STR(got, want);
 	CHECK_OK(sock_close(&p[1]));
-	CHECK_INT(ts_wait(&t, 3000), <, 1000);
+	CHECK_INT(ts_wait(&t, TEST_WAIT_MS), <, TEST_LATE_MS);
 	ts_free(&t);
 }
 ENGINE_TEST(adopted_connection_keeps_family_and_type)

@@ -98,7 +98,8 @@ static void check_stream_events(enum sock_mode mode, enum transport tr,
 
 static void echo_case(enum sock_mode mode, enum transport tr)
 {
-	struct sock_server_config cfg = { .grace_ms = 500, .pool_threads = 4 };
+	struct sock_server_config cfg = { .grace_ms = LONG_GRACE,
+					  .pool_threads = 4 };
 	char text[SOCK_ADDR_STRLEN], addr[SOCK_ADDR_STRLEN];
 	int type = tr_type(tr), flags, index;
 	struct tserver t;
@@ -122,7 +123,7 @@ static void echo_case(enum sock_mode mode, enum transport tr)
 		echo_stream_clients(mode, addr);
 	}
 	/* With no connection left, stopping takes no grace period. */
-	CHECK_INT(ts_stop(&t, 3000), <, 400);
+	CHECK_INT(ts_stop(&t, TEST_WAIT_MS), <, TEST_LATE_MS);
 	ts_free(&t);
 	CHECK_INT(rec_count(SOCK_EV_LISTEN, NULL), ==, 1);
 	CHECK_INT(rec_count(SOCK_EV_STOP, NULL), ==, 1);
@@ -238,6 +239,7 @@ static void where_handlers_run(enum sock_mode mode, int type)
 				    .handle = whoami,
 				    .handle_datagram = whoami_dgram };
 	struct sock_server_config cfg = { .pool_threads = 2,
+					  .grace_ms = LONG_GRACE,
 					  .stop_on_signals = true,
 					  .on_event = note_loop };
 	char addr[SOCK_ADDR_STRLEN];
@@ -300,7 +302,7 @@ static void where_handlers_run(enum sock_mode mode, int type)
 		CHECK(tids[i] == tids[0] || tids[i] == tids[1]);
 	for (i = 0; i < 4; i++)
 		CHECK_OK(sock_close(&c[i]));
-	CHECK_INT(ts_stop(&t, 3000), <, 1500);
+	CHECK_INT(ts_stop(&t, TEST_WAIT_MS), <, TEST_LATE_MS);
 	ts_free(&t);
 }
 

@@ -62,6 +62,14 @@ static inline void use_engine(enum sock_engine e)
 
 #define TEST_ENGINES(fn) TEST(fn##_epoll), TEST(fn##_io_uring)
 
+/*
+ * The grace period of a server whose stop must not wait for it: longer
+ * than any test may run (the test's alarm ends it first), so that run
+ * returning at all shows the stop did not wait for the grace period,
+ * however loaded the machine.
+ */
+#define LONG_GRACE (6 * TEST_WAIT_MS)
+
 /* ---- events, recorded as the server reports them ---- */
 
 struct rec_event {
@@ -191,11 +199,19 @@ static inline void local_text(const struct sock *c, char buf[SOCK_ADDR_STRLEN])
 	CHECK_OK(sock_addr_format(&a, buf, SOCK_ADDR_STRLEN));
 }
 
-/* Wait up to ms for at least n events of kind (and what). */
+/* A liveness bound: waits for what must happen last at least
+ * TEST_WAIT_MS, whatever a caller expects (ms). */
+static inline long long wait_end(int ms)
+{
+	return test_now_ms() + (ms > TEST_WAIT_MS ? ms : TEST_WAIT_MS);
+}
+
+/* Wait (up to ms, or TEST_WAIT_MS) for at least n events of kind (and
+ * what). */
 static inline bool rec_wait(enum sock_event_kind kind, const char *what,
 			    unsigned int n, int ms)
 {
-	long long end = test_now_ms() + ms;
+	long long end = wait_end(ms);
 
 	while (rec_count(kind, what) < n) {
 		if (test_now_ms() > end)
@@ -428,7 +444,7 @@ static inline void ts_start(struct tserver *t)
 
 static inline long long ts_wait_child(struct tserver *t, int ms)
 {
-	long long start = test_now_ms(), end = start + ms;
+	long long start = test_now_ms(), end = wait_end(ms);
 	int status = 0;
 	pid_t r;
 
@@ -449,10 +465,11 @@ static inline long long ts_wait_child(struct tserver *t, int ms)
 	return test_now_ms() - start;
 }
 
-/* Wait up to ms for run to return; returns how long it took. */
+/* Wait (up to ms, or TEST_WAIT_MS) for run to return; returns how long
+ * it took. */
 static inline long long ts_wait(struct tserver *t, int ms)
 {
-	long long start = test_now_ms(), end = start + ms;
+	long long start = test_now_ms(), end = wait_end(ms);
 
 	if (t->child)
 		return ts_wait_child(t, ms);
@@ -493,6 +510,54 @@ static inline void ts_free(struct tserver *t)
 	if (test_engine == SOCK_ENGINE_URING && strcmp(ev.what, "io_uring"))
 		SKIP("server fell back: %s", ev.what);
 	CHECK_STR(ev.what, sock_engine_name(test_engine));
+}
+
+/* ---- memory ---- */
+
+/* Resident memory of process pid, in KiB. */
+static inline long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	CHECK_INT(kib, >, 0);
+	return kib;
+}
+
+/*
+ * The resident memory that kib KiB the program touches costs in this
+ * build: kib itself, or more under a sanitizer that keeps shadow memory
+ * beside the program's (ThreadSanitizer about triples it).  Measured
+ * once, on a buffer this process fills, so that a bound on a server's
+ * memory is stated in the program's own bytes and holds in every build.
+ */
+static inline long rss_budget_kib(long kib)
+{
+	static long cost; /* per 1024 KiB touched */
+	const size_t len = 16 << 20;
+	long before;
+	char *p;
+
+	if (!cost) {
+		before = rss_kib(getpid());
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(p != MAP_FAILED);
+		memset(p, 1, len);
+		cost = (rss_kib(getpid()) - before) * 1024 / (long)(len >> 10);
+		munmap(p, len);
+		if (cost < 1024)
+			cost = 1024;
+	}
+	return kib * cost / 1024;
 }
 
 /* ---- echo services ---- */

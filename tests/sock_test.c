@@ -385,18 +385,25 @@ static void accept_without_peer_argument(void)
 	CHECK_OK(sock_close(&l));
 }
 
+/* Timed on the fastest of five tries: a loaded machine may pause any
+ * one call, while a call that waits waits in each. */
 static void accept_with_zero_timeout_is_eagain(void)
 {
+	long long t0, fastest = LLONG_MAX;
 	struct sock l, conn;
 	struct sock_addr la;
-	long long t0;
+	int i;
 
 	listen_tcp4(&l, &la);
 	sock_setblocking(&l, false);
-	t0 = test_now_ms();
-	CHECK_ERR(sock_accept(&l, &conn, NULL), -EAGAIN);
-	CHECK_INT(test_now_ms() - t0, <, 100);
-	CHECK_INT(conn.fd, ==, -1);
+	for (i = 0; i < 5; i++) {
+		t0 = test_now_ms();
+		CHECK_ERR(sock_accept(&l, &conn, NULL), -EAGAIN);
+		if (test_now_ms() - t0 < fastest)
+			fastest = test_now_ms() - t0;
+		CHECK_INT(conn.fd, ==, -1);
+	}
+	CHECK_INT(fastest, <, 100);
 	CHECK_OK(sock_close(&l));
 }
 
@@ -412,7 +419,7 @@ static void accept_with_timeout_times_out(void)
 	CHECK_ERR(sock_accept(&l, &conn, NULL), -ETIMEDOUT);
 	elapsed = test_now_ms() - t0;
 	CHECK_INT(elapsed, >=, 150);
-	CHECK_INT(elapsed, <, 2000);
+	CHECK_INT(elapsed, <, 200 + TEST_LATE_MS);
 	CHECK_INT(conn.fd, ==, -1);
 	CHECK_OK(sock_close(&l));
 }

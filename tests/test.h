@@ -27,7 +27,10 @@
 
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +42,21 @@
 
 #define TEST_TIMEOUT 30
 #define TEST_SKIP_STATUS 77
+
+/*
+ * Bounds on time are liveness bounds, never speed targets (those are in
+ * bench/): CI is a loaded 2-core machine, and the tests run under
+ * valgrind and ThreadSanitizer too, many times slower.
+ *
+ * TEST_WAIT_MS: how long a test waits for what must happen (an event, a
+ * close, a refusal).  Only a failing test waits this long.
+ * TEST_LATE_MS: how late a call with a timeout (or a server with a
+ * timer) may end and still be on time.  A deadline ignored or mistaken
+ * for another (a call that blocks, waits for the resolver, or counts in
+ * seconds) misses it by more.
+ */
+#define TEST_WAIT_MS 10000
+#define TEST_LATE_MS 5000
 
 struct test {
 	const char *name;
@@ -146,6 +164,54 @@ static void test_settle(void)
 
 	for (i = 0; i < 1000 && sock__resolve_threads() > 0; i++)
 		usleep(10000);
+}
+
+/* Threads of this process, as the kernel counts them: one that has
+ * ended is gone, joined or not. */
+static inline int test_threads(void)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	CHECK(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void *test_no_op(void *arg)
+{
+	return arg;
+}
+
+/*
+ * The threads this process has before a test starts its own.  A
+ * sanitizer may start threads of its own, and ThreadSanitizer starts
+ * one at the first pthread_create of a process: one thread is started
+ * and joined first, so that the count includes them.
+ */
+static inline int test_threads_base(void)
+{
+	pthread_t t;
+
+	CHECK_INT(pthread_create(&t, NULL, test_no_op, NULL), ==, 0);
+	CHECK_INT(pthread_join(t, NULL), ==, 0);
+	return test_threads();
+}
+
+/* Wait (at most 20 s) until the process is back to base threads: an
+ * abandoned lookup worker, say, has finished. */
+static inline void test_wait_threads(int base)
+{
+	int i;
+
+	for (i = 0; i < 2000 && test_threads() > base; i++)
+		usleep(10000);
+	CHECK_INT(test_threads(), ==, base);
 }
 
 /* Run one test in a child; return 0 pass, 1 fail, 2 skip. */

@@ -124,7 +124,12 @@ void sock__listener_accepted(struct sock__listener *l, int fd,
 {
 	struct sock__worker *w = l->w;
 
-	if (w->stopping) {
+	/* A stop asked for during this batch (by another thread or a
+	 * signal) closes the listeners once the batch is over: what is
+	 * accepted meanwhile would have been refused, and is not served
+	 * (a burst of accepts, each a fork, must not hold the stop up).
+	 * Adopted connections come through closed stand-ins, and are. */
+	if (w->stopping || (!l->closed && atomic_load(&w->srv->stopping))) {
 		close(fd);
 		return;
 	}

@@ -17,8 +17,11 @@
 # listener, or any UDP socket bound to it) and fails otherwise.
 #
 # Processes.  start_bg CMD... runs CMD in the background under timeout(1)
-# (at most LIB_BG_LIMIT seconds, default 60), records its PID and leaves it
-# in BG_PID; redirect its output on the call (start_bg prog >out 2>&1).
+# (at most LIB_BG_LIMIT seconds, default 600: a net against a process that
+# outlives its script, not a bound on how long a script may take, which
+# grows on a loaded machine and under sanitizers), records its PID and
+# leaves it in BG_PID; redirect its output on the call (start_bg prog
+# >out 2>&1).
 # wait_bg PID [SECONDS] waits for it, at most SECONDS (default LIB_WAIT),
 # kills it if it is still running then, and returns its exit status (124
 # when it had to be killed).  On exit every recorded process still running
@@ -32,7 +35,7 @@
 LIB_NAME=$(basename "$0" .sh)
 LIB_PASSED=0 LIB_FAILED=0 LIB_SKIPPED=0
 LIB_WAIT=${LIB_WAIT:-10}
-LIB_BG_LIMIT=${LIB_BG_LIMIT:-60}
+LIB_BG_LIMIT=${LIB_BG_LIMIT:-600}
 LIB_PIDS=()
 BG_PID=
 

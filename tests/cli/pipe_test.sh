@@ -419,17 +419,25 @@ bg_ok unixdgram.sock.listen "$listener"
 	fail unixdgram.sock.received "$(show "$TMP_DIR/l.out")"
 
 path=$TMP_DIR/d3.sock
-# (-w 2: python3 may take a while to start on a loaded machine.)
-bg_in "$TMP_DIR/reply" "$SOCK" listen -u -w 2 "$path" >"$TMP_DIR/l.out" 2>&1
-listener=$BG_PID
-for _ in $(seq 100); do
-	[ -S "$path" ] && break
-	sleep 0.05
-done
-python3 -c 'import socket, sys
+# The sender is started first, and the listener only once it runs and
+# waits for the socket: python3 may take seconds to start on a loaded
+# machine, longer than the listener's -w.
+start_bg python3 -c 'import os, socket, sys, time
+open(sys.argv[2], "w").close()
+end = time.monotonic() + 30
+while not os.path.exists(sys.argv[1]) and time.monotonic() < end:
+    time.sleep(0.01)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"one\n", sys.argv[1])
-s.sendto(b"two\n", sys.argv[1])' "$path"
+s.sendto(b"two\n", sys.argv[1])' "$path" "$TMP_DIR/sender.ready"
+sender=$BG_PID
+for _ in $(seq 600); do
+	[ -e "$TMP_DIR/sender.ready" ] && break
+	sleep 0.05
+done
+bg_in "$TMP_DIR/reply" "$SOCK" listen -u -w 2 "$path" >"$TMP_DIR/l.out" 2>&1
+listener=$BG_PID
+bg_ok unixdgram.unnamed.sender "$sender"
 bg_ok unixdgram.unnamed.listen "$listener"
 [ "$(cat "$TMP_DIR/l.out")" = "$(printf 'one\ntwo')" ] &&
 	pass unixdgram.unnamed.received ||

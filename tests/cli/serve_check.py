@@ -466,8 +466,15 @@ def idle(echo_port, clients_port, pid, n="500", most="0"):
         sys.exit(77)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     before = rss_kib(pid)
+    fds = len(os.listdir("/proc/%s/fd" % pid))
     held = [conn(int(echo_port)) for _ in range(n)]
-    time.sleep(0.5)
+    # Measured once the server holds them all (a loaded machine may take
+    # a while to accept n), not after a guess at how long that takes.
+    end = time.monotonic() + 60
+    while len(os.listdir("/proc/%s/fd" % pid)) < fds + n:
+        if time.monotonic() > end:
+            die("the server did not accept %d connections in 60 s" % n)
+        time.sleep(0.05)
     after = rss_kib(pid)
     s = conn(int(echo_port))
     s.sendall(b"still served")

@@ -57,7 +57,7 @@ port_of() {
 serve_stop() {
 	[ -n "$SERVE_BG" ] || return 0
 	kill -TERM "${SERVE_PID:-$SERVE_BG}" 2>/dev/null
-	wait_bg "$SERVE_BG" 10
+	wait_bg "$SERVE_BG" 30
 	local rc=$?
 	SERVE_BG= SERVE_PID=
 	return $rc
