@@ -35,24 +35,6 @@ static int count_fds(void)
 	return n - 1; /* the directory's own */
 }
 
-/* VmRSS of process pid, in KiB. */
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	CHECK(f != NULL);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	CHECK_INT(kib, >, 0);
-	return kib;
-}
-
 /* Send to c until it takes nothing for ms: a peer that never reads. */
 static size_t flood(struct sock *c, int ms)
 {

@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 struct sock__outq {
@@ -22,11 +23,55 @@ struct sock__outq {
 	char data[];
 };
 
+/*
+ * A queue's whole allocation, header included, is a power of two: 4 KiB
+ * first, doubled as it grows.  From 64 KiB up it is pages of its own
+ * (mmap, grown by mremap) rather than the heap's: a peer that stops
+ * reading makes its queue grow to the hard limit, and when hundreds of
+ * such queues are freed their memory must go back to the system.  In the
+ * heap it would not: glibc raises its mmap threshold to the size of each
+ * mapped block it frees, so later queues of that size come from the
+ * heap, where the ones freed leave holes it does not give back (an
+ * io_uring server kept 11 MiB after 200 non-readers left).
+ */
 #define OUTQ_FIRST 4096
+#define OUTQ_MAPPED (64 * 1024)
+
+static size_t outq_size(const struct sock__outq *q)
+{
+	return q ? sizeof(*q) + q->cap : 0;
+}
+
+/* q resized to size bytes in all (its data kept), or NULL with q left
+ * as it was. */
+static struct sock__outq *outq_resize(struct sock__outq *q, size_t size)
+{
+	size_t old = outq_size(q);
+	void *p;
+
+	if (size < OUTQ_MAPPED)
+		return realloc(q, size);
+	if (old >= OUTQ_MAPPED) {
+		p = mremap(q, old, size, MREMAP_MAYMOVE);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (q) {
+		memcpy(p, q, old);
+		free(q);
+	}
+	return p;
+}
 
 static void outq_free(struct sock__outq *q)
 {
-	free(q);
+	if (outq_size(q) >= OUTQ_MAPPED)
+		munmap(q, outq_size(q));
+	else
+		free(q);
 }
 
 void sock__conn_output_free(struct sock_conn *c)
@@ -56,7 +101,7 @@ static size_t output_limit(const struct sock_conn *c)
 static int outq_append(struct sock_conn *c, const void *data, size_t len)
 {
 	struct sock__outq *q = c->out, *nq;
-	size_t used = sock__conn_output_len(c), cap;
+	size_t used = sock__conn_output_len(c), size;
 
 	if (used + len > 4 * output_limit(c) + SOCK__RECV_MAX)
 		return -ENOBUFS;
@@ -70,15 +115,15 @@ static int outq_append(struct sock_conn *c, const void *data, size_t len)
 		q->tail = (uint32_t)used;
 	}
 	if (!q || q->tail + len > q->cap) {
-		cap = q ? 2 * (size_t)q->cap : OUTQ_FIRST;
-		while (cap < used + len)
-			cap *= 2;
-		nq = realloc(q, sizeof(*nq) + cap);
+		size = q ? 2 * outq_size(q) : OUTQ_FIRST;
+		while (size - sizeof(*q) < (q ? q->tail : 0) + len)
+			size *= 2;
+		nq = outq_resize(q, size);
 		if (!nq)
 			return -ENOMEM;
 		if (!q)
 			nq->head = nq->tail = 0;
-		nq->cap = (uint32_t)cap;
+		nq->cap = (uint32_t)(size - sizeof(*nq));
 		c->out = q = nq;
 	}
 	memcpy(q->data + q->tail, data, len);

@@ -42,6 +42,7 @@ enum {
 	F_CALLOC,
 	F_REALLOC,
 	F_MMAP,
+	F_MREMAP,
 	F_SOCKET,
 	F_SOCKETPAIR,
 	F_ACCEPT4,
@@ -82,6 +83,7 @@ static const struct fn fns[F_COUNT] = {
 	[F_CALLOC] = { "calloc", HOW_ERRNO, ENOMEM },
 	[F_REALLOC] = { "realloc", HOW_ERRNO, ENOMEM },
 	[F_MMAP] = { "mmap", HOW_ERRNO, ENOMEM },
+	[F_MREMAP] = { "mremap", HOW_ERRNO, ENOMEM },
 	[F_SOCKET] = { "socket", HOW_ERRNO, EMFILE },
 	[F_SOCKETPAIR] = { "socketpair", HOW_ERRNO, EMFILE },
 	[F_ACCEPT4] = { "accept4", HOW_ERRNO, EMFILE },
@@ -315,6 +317,17 @@ void *torture_mmap(void *addr, size_t len, int prot, int flags, int fd,
 {
 	FAIL_ERRNO(F_MMAP, MAP_FAILED);
 	return mmap(addr, len, prot, flags, fd, off);
+}
+
+void *torture_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		     ...);
+void *torture_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		     ...)
+{
+	FAIL_ERRNO(F_MREMAP, MAP_FAILED);
+	/* The library never asks for a fixed new address (the fifth
+	 * argument, with MREMAP_FIXED). */
+	return mremap(old, old_len, new_len, flags);
 }
 
 int torture_socket(int domain, int type, int protocol);

@@ -20,7 +20,7 @@ TORTURE_OWN := $(TORTURE_SRC:%.c=$(BUILD)/obj/%.o)
 
 # What the shim stands in for.  io_uring_get_sqe, inline in liburing.h,
 # is reached through sqe.h instead.
-TORTURE_FUNCS := malloc calloc realloc mmap socket socketpair accept4 bind \
+TORTURE_FUNCS := malloc calloc realloc mmap mremap socket socketpair accept4 bind \
 	listen setsockopt epoll_create1 epoll_ctl eventfd signalfd open fcntl \
 	syscall pthread_create fork getaddrinfo io_uring_queue_init_params \
 	io_uring_get_probe_ring io_uring_register_buf_ring io_uring_submit \
