@@ -29,7 +29,6 @@ fi
 tsan_dir=
 if [ "${TSAN:-0}" = 1 ]; then
 	tsan_dir=$(mktemp -d)
-	trap 'rm -rf "$tsan_dir"' EXIT
 	# A report ends the process that found it (exit status 66) and goes
 	# to tsan_dir/report.PID, so reports from forked handlers and
 	# background servers, whose status no one checks, are seen too.
@@ -64,11 +63,16 @@ tsan_reports() { # show the ThreadSanitizer reports since the last call
 	done
 }
 
+times=$(mktemp)
+trap 'rm -f "$times"; [ -z "$tsan_dir" ] || rm -rf "$tsan_dir"' EXIT
+
 run() { # run one program, showing its output, and add its result
-	local what=$1 log
+	local what=$1 log t0
 	shift
 	log=$(mktemp)
+	t0=$SECONDS
 	timeout --kill-after=10 900 "$@" 2>&1 | tee "$log" | grep -v '^RESULT '
+	echo "$((SECONDS - t0)) $what" >>"$times"
 	add "$log" "$what"
 	rm -f "$log"
 	tsan_reports "$what"
@@ -95,5 +99,8 @@ for t in "$here"/cli/*_test.sh; do
 	run "$(basename "$t")" bash "$t"
 done
 
+# Where the time went: the slowest programs, in seconds.
+echo "slowest: $(sort -rn "$times" | head -n 8 |
+	awk '{ printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1 }') of $SECONDS s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
