@@ -9,6 +9,7 @@
 # error fails the test.  With TSAN=1 (a build with -fsanitize=thread) every
 # process writes its ThreadSanitizer reports to a file of its own: each
 # report, in whatever process, fails the program that started it.
+# TEST_JOBS=N runs N programs at once (each one's output shown when it ends).
 # The last line is "N passed, N failed, N skipped"; the exit status is 1
 # when anything failed.
 set -u
@@ -51,10 +52,10 @@ add() { # add "RESULT name p f s" lines from a log; a missing line is a failure
 	passed=$((passed + $3)) failed=$((failed + $4)) skipped=$((skipped + $5))
 }
 
-tsan_reports() { # show the ThreadSanitizer reports since the last call
-	local what=$1 r
+tsan_reports() { # show the ThreadSanitizer reports a program's processes wrote
+	local what=$1 dir=$2 r
 	[ -n "$tsan_dir" ] || return 0
-	for r in "$tsan_dir"/report.*; do
+	for r in "$dir"/report.*; do
 		[ -f "$r" ] || continue
 		echo "FAIL $what: ThreadSanitizer, process ${r##*.}:"
 		sed 's/^/    /' "$r"
@@ -63,19 +64,56 @@ tsan_reports() { # show the ThreadSanitizer reports since the last call
 	done
 }
 
-times=$(mktemp)
-trap 'rm -f "$times"; [ -z "$tsan_dir" ] || rm -rf "$tsan_dir"' EXIT
+# TEST_JOBS=N runs N programs at once (default 1), each program's output
+# shown whole when it ends; one runs at a time otherwise, its output as
+# it comes.
+jobs=${TEST_JOBS:-1}
+work=$(mktemp -d)
+trap 'rm -rf "$work"; [ -z "$tsan_dir" ] || rm -rf "$tsan_dir"' EXIT
+declare -A running=()
 
-run() { # run one program, showing its output, and add its result
-	local what=$1 log t0
+finish_one() { # a program's run ended: show it, add its result
+	local id=$1 what
+	what=$(cat "$work/$id.name")
+	[ "$jobs" = 1 ] || grep -v '^RESULT ' "$work/$id.log"
+	add "$work/$id.log" "$what"
+	tsan_reports "$what" "$work/$id.tsan"
+	rm -rf "$work/$id".*
+}
+
+n=0
+run() { # run one program (in the background with TEST_JOBS > 1)
+	local what=$1 id pid
 	shift
-	log=$(mktemp)
-	t0=$SECONDS
-	timeout --kill-after=10 900 "$@" 2>&1 | tee "$log" | grep -v '^RESULT '
-	echo "$((SECONDS - t0)) $what" >>"$times"
-	add "$log" "$what"
-	rm -f "$log"
-	tsan_reports "$what"
+	n=$((n + 1)) id=$n
+	echo "$what" >"$work/$id.name"
+	mkdir -p "$work/$id.tsan"
+	(
+		t0=$SECONDS
+		[ -z "$tsan_dir" ] ||
+			export TSAN_OPTIONS="${TSAN_OPTIONS/log_path=$tsan_dir/log_path=$work/$id.tsan}"
+		if [ "$jobs" = 1 ]; then
+			timeout --kill-after=10 900 "$@" 2>&1 |
+				tee "$work/$id.log" | grep -v '^RESULT '
+		else
+			timeout --kill-after=10 900 "$@" >"$work/$id.log" 2>&1 \
+				</dev/null
+		fi
+		echo "$((SECONDS - t0)) $what" >>"$work/times"
+	) &
+	pid=$!
+	running[$pid]=$id
+	while [ "${#running[@]}" -ge "$jobs" ]; do
+		reap
+	done
+}
+
+reap() { # wait for one program to end, and finish it
+	local done=
+	wait -n -p done "${!running[@]}"
+	[ -n "$done" ] || return 0
+	finish_one "${running[$done]}"
+	unset "running[$done]"
 }
 
 wanted() { # is program or script $1 one the filters name?
@@ -98,9 +136,12 @@ for t in "$here"/cli/*_test.sh; do
 	wanted "$(basename "$t")" || continue
 	run "$(basename "$t")" bash "$t"
 done
+while [ "${#running[@]}" -gt 0 ]; do
+	reap
+done
 
 # Where the time went: the slowest programs, in seconds.
-echo "slowest: $(sort -rn "$times" | head -n 8 |
+echo "slowest: $(sort -rn "$work/times" | head -n 8 |
 	awk '{ printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1 }') of $SECONDS s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
