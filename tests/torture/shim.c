@@ -319,10 +319,8 @@ void *torture_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	return mmap(addr, len, prot, flags, fd, off);
 }
 
-void *torture_mremap(void *old, size_t old_len, size_t new_len, int flags,
-		     ...);
-void *torture_mremap(void *old, size_t old_len, size_t new_len, int flags,
-		     ...)
+void *torture_mremap(void *old, size_t old_len, size_t new_len, int flags, ...);
+void *torture_mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
 	FAIL_ERRNO(F_MREMAP, MAP_FAILED);
 	/* The library never asks for a fixed new address (the fifth
