@@ -286,7 +286,7 @@ static void memory_of_non_readers(enum sock_engine e, long *with, long *left)
 		timed_echo(&nb, 1);
 		usleep(50000);
 		now = rss_kib(t.pid) - base;
-	} while (now > 2048 && test_now_ms() < end);
+	} while (now > rss_budget_kib(2048) && test_now_ms() < end);
 	*left = now;
 	CHECK_OK(sock_close(&nb));
 	ts_stop(&t, 5000);
@@ -315,11 +315,13 @@ static void non_reader_costs_io_uring_what_it_costs_epoll(void)
 	       "%ld KiB; left after they went: epoll %ld KiB, io_uring %ld "
 	       "KiB\n",
 	       MEM_HOGS, ep_with, ur_with, ep_left, ur_left);
-	CHECK_INT(ep_left, <=, 2048);
-	CHECK_INT(ur_left, <=, 2048);
+	/* 2 MiB of the program's own memory; under ThreadSanitizer, which
+	 * keeps shadow beside it, what that costs in this build. */
+	CHECK_INT(ep_left, <=, rss_budget_kib(2048));
+	CHECK_INT(ur_left, <=, rss_budget_kib(2048));
 	/* A small factor, and a floor for what both engines pay alike
 	 * (slabs, a receive buffer or two, the allocator's rounding). */
-	CHECK_INT(ur_with, <=, 3 * ep_with + 8192);
+	CHECK_INT(ur_with, <=, 3 * ep_with + rss_budget_kib(8192));
 }
 
 /* ---- an address for every accepted peer ---- */
