@@ -13,6 +13,14 @@
 #include <dirent.h>
 
 /* The highest descriptor open, and how many are. */
+static rlim_t fd_limit(void)
+{
+	struct rlimit rl;
+
+	CHECK_INT(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+	return rl.rlim_cur;
+}
+
 static int open_fds(int *highest)
 {
 	struct dirent *e;
@@ -28,7 +36,8 @@ static int open_fds(int *highest)
 		if (fd == dirfd(d))
 			continue;
 		n++;
-		if (fd > *highest)
+		/* Valgrind's own descriptors sit above the program's limit. */
+		if (fd > *highest && (rlim_t)fd < fd_limit())
 			*highest = fd;
 	}
 	closedir(d);
