@@ -84,10 +84,14 @@ def sink(addr, seconds):
 
 def verified(tcp_addr, udp_addr, count, tcp):
     """count 1-byte requests to udp_addr, holding a TCP connection to
-    tcp_addr meanwhile when tcp is true."""
+    tcp_addr (an echo service) meanwhile when tcp is true."""
     conn = None
     if tcp:
         conn = socket.create_connection(parse(tcp_addr), timeout=5)
+        # The echo of a byte: the server has accepted the connection
+        # (the handshake alone does not say so), so it knows the host.
+        conn.sendall(b"x")
+        conn.recv(1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect(parse(udp_addr))
     s.settimeout(1)
