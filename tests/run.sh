@@ -126,15 +126,18 @@ wanted() { # is program or script $1 one the filters name?
 	return 1
 }
 
-for t in "$build"/tests/*_test; do
-	[ -x "$t" ] || continue
-	wanted "$(basename "$t")" || continue
-	run "$(basename "$t")" "${wrap[@]}" "$t"
-done
+# The scripts first: they are the longest, and with TEST_JOBS > 1 the
+# short programs then fill in beside them rather than leave one long
+# script running alone at the end.
 for t in "$here"/cli/*_test.sh; do
 	[ -f "$t" ] || continue
 	wanted "$(basename "$t")" || continue
 	run "$(basename "$t")" bash "$t"
+done
+for t in "$build"/tests/*_test; do
+	[ -x "$t" ] || continue
+	wanted "$(basename "$t")" || continue
+	run "$(basename "$t")" "${wrap[@]}" "$t"
 done
 while [ "${#running[@]}" -gt 0 ]; do
 	reap
