@@ -273,7 +273,11 @@ static void group_trim(struct sock__uring *e, struct sock__uring_bufs *g)
 	unsigned int bid, lo;
 	unsigned int need = g->peak_taken > g->depth0 ? g->peak_taken
 						      : g->depth0;
-	bool quiet = !g->starved_lately && g->ndirty > 4 * need + g->out;
+	/* A group that took no buffer for a whole period is idle: all it
+	 * touched beyond what it holds goes back.  A busy one keeps four
+	 * times its need, so that steady load does not trim and re-touch. */
+	unsigned int keep = g->peak_taken ? 4 * need : 0;
+	bool quiet = !g->starved_lately && g->ndirty > keep + g->out;
 
 	g->starved_lately = false;
 	g->peak_taken = 0;
@@ -483,6 +487,12 @@ static bool next_cqe(struct sock__uring *e, struct io_uring_cqe *out)
 	return false;
 }
 
+/* Buffers touched and not held: a trim would give memory back. */
+static bool trim_owed(const struct sock__uring_bufs *g)
+{
+	return g->mem && g->ndirty > g->out;
+}
+
 static int ur_wait(struct sock_loop *loop, int timeout_ms)
 {
 	struct sock__uring *e = sock__uring_of(loop);
@@ -493,6 +503,13 @@ static int ur_wait(struct sock_loop *loop, int timeout_ms)
 
 	if (e->replay)
 		timeout_ms = 0;
+	/* A loop with nothing to wait for but its peers still wakes to give
+	 * back buffers a burst touched: once it has been idle for a period,
+	 * the trim takes them all. */
+	if ((timeout_ms < 0 || timeout_ms > TRIM_EVERY_MS) &&
+	    (trim_owed(&e->stream) || trim_owed(&e->dgram) ||
+	     trim_owed(&e->aside)))
+		timeout_ms = TRIM_EVERY_MS;
 	refill(e);
 	/* One system call submits what the last batch queued and waits. */
 	if (timeout_ms == 0) {
