@@ -40,23 +40,11 @@
 
 #include "server/core.h"
 
+#include "fuzz.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr,                                        \
-				"%s:%d: invariant broken: %s: ", __FILE__,     \
-				__LINE__, #cond);                              \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define HOSTS 16
 #define PORTS 4
@@ -134,9 +122,10 @@ static void check_rate(unsigned int h, unsigned int burst, unsigned int rate)
 
 	for (i = 0; i < n; i++) {
 		w = now - host[h].grants[i];
-		CHECK(n - i <= burst + (uint64_t)w * rate / 1000,
-		      "host %u: %zu datagrams in %lld ms (burst %u, rate %u)",
-		      h, n - i, (long long)w, burst, rate);
+		FUZZ_CHECK(n - i <= burst + (uint64_t)w * rate / 1000,
+			   "host %u: %zu datagrams in %lld ms (burst %u, rate "
+			   "%u)",
+			   h, n - i, (long long)w, burst, rate);
 	}
 }
 
@@ -158,13 +147,15 @@ static void reply(struct sock__guard *g, const struct sock_addr *peer,
 		if (!sock__guard_take(room, len, header)) {
 			/* 0 from sock__guard_payload: an empty reply fits,
 			 * or nothing does. */
-			CHECK(len > fits || *room < header,
-			      "a reply of %zu bytes, room for %zu, refused",
-			      len, fits);
+			FUZZ_CHECK(len > fits || *room < header,
+				   "a reply of %zu bytes, room for %zu, "
+				   "refused",
+				   len, fits);
 			continue;
 		}
-		CHECK(len <= fits || fits == MAX_LEN,
-		      "a reply of %zu bytes fitted, room said %zu", len, fits);
+		FUZZ_CHECK(len <= fits || fits == MAX_LEN,
+			   "a reply of %zu bytes fitted, room said %zu", len,
+			   fits);
 		host[h].wire_out += len + header;
 		sock__guard_replied(g, peer, buf, len, now);
 		last[h][port].sent = true;
@@ -194,18 +185,19 @@ static void one_datagram(struct sock__guard *g, struct in *in,
 	}
 	why = sock__guard_admit(g, &peer, payload, len, *now);
 	if (why == SOCK__REPORT_LOOP) {
-		CHECK(last[h][port].sent && last[h][port].len == len &&
-			      !memcmp(last[h][port].data, payload, len) &&
-			      *now - last[h][port].sent_ms <=
-				      SOCK__ECHO_WINDOW_MS,
-		      "host %u port %u: refused as a loop, but it is not our "
-		      "last reply",
-		      h, port);
+		FUZZ_CHECK(last[h][port].sent && last[h][port].len == len &&
+				   !memcmp(last[h][port].data, payload, len) &&
+				   *now - last[h][port].sent_ms <=
+					   SOCK__ECHO_WINDOW_MS,
+			   "host %u port %u: refused as a loop, but it is not "
+			   "our "
+			   "last reply",
+			   h, port);
 		return;
 	}
 	if (why != SOCK__REPORT_COUNT)
 		return;
-	CHECK(host[h].ngrants < MAX_GRANTS, "too many records");
+	FUZZ_CHECK(host[h].ngrants < MAX_GRANTS, "too many records");
 	host[h].grants[host[h].ngrants++] = *now;
 	check_rate(h, cfg->dgram_burst, cfg->dgram_rate);
 	host[h].wire_in += len + sock__guard_header(&peer);
@@ -213,11 +205,12 @@ static void one_datagram(struct sock__guard *g, struct in *in,
 				  sock__guard_header(&peer));
 	reply(g, &peer, h, port, &room, plan, *now);
 	if (cfg->dgram_amplification != SOCK_UNLIMITED)
-		CHECK(host[h].wire_out <= (uint64_t)cfg->dgram_amplification *
-						  host[h].wire_in,
-		      "host %u got %llu bytes for %llu", h,
-		      (unsigned long long)host[h].wire_out,
-		      (unsigned long long)host[h].wire_in);
+		FUZZ_CHECK(host[h].wire_out <=
+				   (uint64_t)cfg->dgram_amplification *
+					   host[h].wire_in,
+			   "host %u got %llu bytes for %llu", h,
+			   (unsigned long long)host[h].wire_out,
+			   (unsigned long long)host[h].wire_in);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -238,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sock__guard_init(&g, &cfg);
 	for (i = 0; i < 16; i++)
 		((uint8_t *)g.seed)[i] = (uint8_t)u8(&in);
-	CHECK(sock__guard_alloc(&g) == 0, "out of memory");
+	FUZZ_CHECK(sock__guard_alloc(&g) == 0, "out of memory");
 	while (in.n >= 7)
 		one_datagram(&g, &in, &cfg, &now);
 	sock__guard_release(&g);
