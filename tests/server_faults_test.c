@@ -51,8 +51,10 @@ struct squeeze {
 	int n;
 };
 
-/* Leave exactly room descriptors free: no new ones above the highest
- * open, and the free ones below it taken. */
+/* Leave exactly room descriptors free: the limit set room above the
+ * highest open, and every free number below it taken.  (The free numbers
+ * below the highest may be none: a CI runner's shell had every one in
+ * use.) */
 static void squeeze_fds(struct squeeze *s, int room)
 {
 	struct rlimit low;
@@ -61,7 +63,7 @@ static void squeeze_fds(struct squeeze *s, int room)
 	CHECK_INT(getrlimit(RLIMIT_NOFILE, &s->old), ==, 0);
 	open_fds(&highest);
 	low = s->old;
-	low.rlim_cur = (rlim_t)highest + 1;
+	low.rlim_cur = (rlim_t)highest + 1 + (rlim_t)room;
 	CHECK_INT(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
 	s->n = 0;
 	while (s->n < (int)SOCK_ARRAY_SIZE(s->fds) &&
