@@ -51,16 +51,9 @@ static void fit_fd_limit(struct serve *sv)
 					    ? (unsigned int)(have - FD_MARGIN)
 					    : FD_MARGIN;
 		if (have < 1024 + FD_MARGIN)
-			serve_say(sv,
-				  "limit descriptors %lu: at most %u "
-				  "connections "
-				  "(raise the hard limit: ulimit -Hn)",
-				  have, sv->cfg.max_conns);
+			serve_log_descriptors(sv, have, false);
 	} else if (have < (unsigned long)sv->cfg.max_conns + FD_MARGIN) {
-		serve_say(sv,
-			  "limit descriptors %lu: fewer than --max-conns %u "
-			  "needs (raise the hard limit: ulimit -Hn)",
-			  have, sv->cfg.max_conns);
+		serve_log_descriptors(sv, have, true);
 	}
 }
 
@@ -329,7 +322,8 @@ out_fds:
 int cmd_serve(int argc, char **argv)
 {
 	struct serve sv = { .transports = SERVICE_STREAM | SERVICE_DGRAM,
-			    .host = "127.0.0.1" };
+			    .host = "127.0.0.1",
+			    .log_fd = STDERR_FILENO };
 	struct serve_spec *specs = NULL;
 	size_t nspecs = 0;
 	int opt, rc;

@@ -23,7 +23,9 @@ struct serve {
 	struct sock_server_config cfg;
 	bool max_per_source_set;
 	bool quiet;
+	bool json;   /* --log-format json: a JSON object per line */
 	bool silent; /* standard error is the client's socket */
+	int log_fd;  /* where the log goes: standard error */
 	bool timestamps;
 	unsigned int transports; /* SERVICE_STREAM | SERVICE_DGRAM */
 	const char *host;
@@ -64,6 +66,16 @@ __attribute__((format(printf, 2, 3))) void serve_say(const struct serve *sv,
 						     const char *fmt, ...);
 /* addr as text, "-" for none. */
 void serve_addr_text(const struct sock_addr *a, char *buf, size_t size);
+/* Room for serve_log_text's output of SOCK_ADDR_STRLEN bytes of input. */
+#define SERVE_LOG_TEXT_MAX (4 * SOCK_ADDR_STRLEN)
+/* in as log text in out (size bytes, NUL included, at least 5): UTF-8
+ * kept, each byte of a control character (C0, DEL, C1, U+2028/9) or of an
+ * ill-formed sequence written as \xNN.  Cut at a character when out is
+ * short. */
+void serve_log_text(const char *in, char *out, size_t size);
+/* The line saying the descriptors allow fewer connections than wanted:
+ * asked when --max-conns set the cap, otherwise it was fitted to them. */
+void serve_log_descriptors(struct serve *sv, unsigned long have, bool asked);
 /* The server's on_event hook; data is the struct serve. */
 void serve_on_event(const struct sock_event *ev, void *data);
 

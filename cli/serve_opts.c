@@ -64,6 +64,9 @@ static void usage(FILE *out)
 		     "latency, a whole\n"
 		     "                       core per worker\n"
 		     "  -q, --quiet          no line per connection\n"
+		     "  --log-format FORMAT  text (one line per event, the "
+		     "default) or json\n"
+		     "                       (one JSON object per line)\n"
 		     "  -h, --help           this text\n"
 		     "\nSockets passed by systemd (LISTEN_FDS) are served "
 		     "instead of addresses;\nsee sock(1).\n");
@@ -108,6 +111,7 @@ enum {
 	OPT_UDP_AMPLIFICATION,
 	OPT_INETD,
 	OPT_BUSY_POLL,
+	OPT_LOG_FORMAT,
 };
 
 const struct option serve_options[] = {
@@ -124,6 +128,7 @@ const struct option serve_options[] = {
 	{ "udp-amplification", required_argument, NULL, OPT_UDP_AMPLIFICATION },
 	{ "inetd", required_argument, NULL, OPT_INETD },
 	{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -227,6 +232,13 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 		return -1;
 	case OPT_BUSY_POLL:
 		sv->cfg.busy_poll = true;
+		return -1;
+	case OPT_LOG_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			return serve_usage_error("--log-format is text or "
+						 "json, not '%s'",
+						 arg);
+		sv->json = !strcmp(arg, "json");
 		return -1;
 	case 'q':
 		sv->quiet = true;

@@ -71,19 +71,13 @@ static size_t put_escape(char *out, unsigned int cp)
 	return 6;
 }
 
-static bool needs_escape(unsigned int cp)
+bool clients_needs_escape(unsigned int cp)
 {
 	return cp < 0x20 || cp == '"' || cp == '\\' ||
 	       (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029;
 }
 
-/*
- * The length of the well-formed UTF-8 sequence at s (Unicode's table
- * 3-7), or, for an ill-formed one, minus the length of its maximal
- * subpart (at least 1): the bytes one U+FFFD replaces.  *cp receives the
- * code point of a well-formed sequence.
- */
-static int utf8_next(const unsigned char *s, size_t len, unsigned int *cp)
+int clients_utf8_next(const unsigned char *s, size_t len, unsigned int *cp)
 {
 	unsigned char b = s[0], lo = 0x80, hi = 0xbf;
 	int n, i;
@@ -128,12 +122,12 @@ size_t clients_json_string(char *out, const void *str, size_t len)
 
 	out[o++] = '"';
 	while (i < len) {
-		n = utf8_next(s + i, len - i, &cp);
+		n = clients_utf8_next(s + i, len - i, &cp);
 		if (n < 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
 			i += (size_t)-n;
-		} else if (needs_escape(cp)) {
+		} else if (clients_needs_escape(cp)) {
 			o += put_escape(out + o, cp);
 			i += (size_t)n;
 		} else {

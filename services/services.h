@@ -89,6 +89,17 @@ void clients_free(void *state);
 size_t clients_json_string(char *out, const void *s, size_t len);
 #define clients_json_room(len) (6 * (size_t)(len) + 2)
 
+/*
+ * The length of the well-formed UTF-8 sequence at s (Unicode's table
+ * 3-7), or, for an ill-formed one, minus the length of its maximal
+ * subpart (at least 1): the bytes one U+FFFD replaces.  *cp receives the
+ * code point of a well-formed sequence.  len is at least 1.
+ */
+int clients_utf8_next(const unsigned char *s, size_t len, unsigned int *cp);
+/* True for the code points a JSON string of ours escapes: controls (C0,
+ * DEL, C1), '"', '\\', U+2028 and U+2029. */
+bool clients_needs_escape(unsigned int cp);
+
 /* chat.c: the room. */
 int chat_new(void **out);
 void chat_free(void *state);
