@@ -148,6 +148,48 @@ else
 	fail json_one_object_per_event "$(tail -n 3 "$TMP_DIR/json.err"; head -c 3000 "$LOG")"
 fi
 
+# ---- a log that cannot be written ----
+
+# Standard error on a full disk (/dev/full: every write fails with
+# ENOSPC), then a pipe whose reader has gone (EPIPE): the server serves
+# as before and stops cleanly.
+for where in full pipe; do
+	for fmt in text json; do
+		port=$(free_port)
+		if [ $where = full ]; then
+			start_bg "$SOCK" serve --log-format $fmt --tcp-only \
+				echo="$port" 2>/dev/full
+		else
+			start_bg "$SOCK" serve --log-format $fmt --tcp-only \
+				echo="$port" 2> >(head -c 1 >/dev/null)
+		fi
+		SERVE_BG=$BG_PID
+		wait_port "$port"
+		serve_child
+		if python3 - "$port" <<'EOF'
+import socket, sys
+for i in range(20):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    want = b"still served %d" % i
+    s.sendall(want)
+    got = b""
+    while len(got) < len(want):
+        b = s.recv(64)
+        assert b, "closed"
+        got += b
+    assert got == want, got
+    s.close()
+EOF
+		then
+			serve_stop
+			check_eq "log_on_${where}_${fmt}_costs_nothing" 0 $?
+		else
+			fail "log_on_${where}_${fmt}_costs_nothing" "echo failed"
+			serve_stop
+		fi
+	done
+done
+
 # ---- the option ----
 
 "$SOCK" serve --log-format xml echo=0 2>"$TMP_DIR/bad.err"
