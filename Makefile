@@ -69,7 +69,7 @@ PC := $(BUILD)/libsock.pc
 SOCK := $(BUILD)/sock
 
 .PHONY: all lib examples tests test test-only asan tsan valgrind check-format format \
-	install uninstall run deps clean
+	install uninstall run deps clean abi-check abi-baseline
 
 all: lib $(SOCK) examples
 
@@ -94,9 +94,15 @@ $(STATIC): $(LIB_OBJ)
 # (clang links it into executables only): make tsan empties this.
 SHARED_LDFLAGS ?= -Wl,--no-undefined
 
-$(SHARED): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) $(SHARED_LDFLAGS) $(CFLAGS) \
-		$(LDFLAGS) -o $@ $^ $(LIBS)
+# abi/libsock.map names what the library exports, in version nodes:
+# nothing else leaves it, and scripts/abi.sh checks it against the header
+# and abi/libsock.abi (docs/abi.md).
+ABI_MAP := abi/libsock.map
+
+$(SHARED): $(LIB_OBJ) $(ABI_MAP)
+	$(CC) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=$(ABI_MAP) $(SHARED_LDFLAGS) $(CFLAGS) \
+		$(LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
 	ln -sf libsock.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libsock.so.$(VERSION) $(BUILD)/libsock.so
 
@@ -144,6 +150,17 @@ test-only: tests
 
 deps:
 	@scripts/deps.sh
+
+# The shared library against abi/libsock.map, the header and the
+# baseline abi/libsock.abi (scripts/abi.sh, docs/abi.md); abi-baseline
+# writes the baseline again, at a release or after ABI was raised.
+abi-check: deps
+	@$(MAKE) --no-print-directory lib
+	scripts/abi.sh check $(SHARED)
+
+abi-baseline: deps
+	@$(MAKE) --no-print-directory lib
+	scripts/abi.sh baseline $(SHARED)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan \

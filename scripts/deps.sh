@@ -14,6 +14,7 @@ want=(
 	rdate netcat-openbsd socat xinetd	# real peers for end-to-end tests
 	valgrind clang-format		# make valgrind, make check-format
 	clang				# make tsan (ThreadSanitizer)
+	abigail-tools			# the ABI check (scripts/abi.sh)
 )
 [ "${SOCK_DEPS_BENCH:-0}" = 1 ] && want+=(libuv1-dev libevent-dev iperf3 gnuplot-nox hyperfine)
 [ "${SOCK_DEPS_FUZZ:-0}" = 1 ] && want+=(clang libclang-rt-dev)	# make fuzz: libFuzzer

@@ -72,14 +72,19 @@ fi
 soname=$(readelf -d "$LIB" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check_eq soname libsock.so.0 "$soname"
 
-# Exported: sock_* functions and data, never the sock__* internals.
-nm -D --defined-only "$LIB" | awk '{ print $NF }' >"$TMP_DIR/exports"
+# Exported: sock_* functions and data, never the sock__* internals, each
+# bound to a version node of abi/libsock.map (the nodes themselves are
+# absolute symbols).
+nm -D --defined-only "$LIB" | awk '$2 != "A" { print $NF }' >"$TMP_DIR/versioned"
+sed 's/@.*//' "$TMP_DIR/versioned" >"$TMP_DIR/exports"
 bad=$(grep -v '^sock_' "$TMP_DIR/exports" | head -n 5 | tr '\n' ' ')
 internal=$(grep '^sock__' "$TMP_DIR/exports" | head -n 5 | tr '\n' ' ')
 if [ -n "$bad$internal" ]; then
 	fail exports "not sock_*: [$bad] internal: [$internal]"
 elif ! grep -qx sock_connect "$TMP_DIR/exports"; then
 	fail exports "sock_connect is not exported"
+elif grep -qv '@@\?LIBSOCK_' "$TMP_DIR/versioned"; then
+	fail exports "not versioned: $(grep -v '@@\?LIBSOCK_' "$TMP_DIR/versioned" | head -n 5 | tr '\n' ' ')"
 else
 	pass exports
 fi
