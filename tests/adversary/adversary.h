@@ -27,9 +27,12 @@
 #include <sys/types.h>
 
 /* A well-behaved client waits this long at most for any answer: a
- * liveness bound, wide enough for a loaded 2-core machine under ASan, not
- * a latency target (those are in bench/). */
-#define LIVENESS_MS 1000
+ * liveness bound, not a latency target (those are in bench/; the FIGURE
+ * lines report the latencies).  It must hold on a loaded 2-core machine
+ * under ASan: 1 s did not, once in ten runs of make test beside a fuzzer
+ * (io_uring beside 200 non-readers: one echo of 36 took 1098 ms, median
+ * 45 ms).  A client starved by an attack waits for good. */
+#define LIVENESS_MS 3000
 
 /* What one run of the program knows. */
 struct adv {
