@@ -72,6 +72,39 @@ bool serve_is_unix_text(const char *addr)
 	       addr[0] == '@';
 }
 
+/* --allow and --deny on listener index, if it is an IP one (Unix
+ * sockets are guarded by their file's permissions).  Says what is wrong
+ * with a range itself. */
+static int apply_ranges(struct serve *sv, int index, const struct sock_addr *a)
+{
+	int family = sock_addr_family(a), err;
+	size_t i;
+
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	for (i = 0; i < sv->nranges; i++) {
+		err = sv->ranges[i].deny
+			      ? sock_server_deny(sv->srv, index,
+						 sv->ranges[i].cidr)
+			      : sock_server_allow(sv->srv, index,
+						  sv->ranges[i].cidr);
+		if (err == -EINVAL)
+			fprintf(stderr,
+				"sock: --%s '%s' is not an address range "
+				"(10.0.0.0/8, 192.168.1.7, 2001:db8::/32; no "
+				"bits set past the prefix length)\n",
+				sv->ranges[i].deny ? "deny" : "allow",
+				sv->ranges[i].cidr);
+		else if (err)
+			fprintf(stderr, "sock: --%s: %s\n",
+				sv->ranges[i].deny ? "deny" : "allow",
+				sock_strerror(err));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Remember a listener for its log line; its address read back. */
 int serve_note_listener(struct serve *sv, const struct service *def, int type,
 			int index)
@@ -83,8 +116,10 @@ int serve_note_listener(struct serve *sv, const struct service *def, int type,
 	if (sv->nlis == sv->lis_cap) {
 		cap = sv->lis_cap ? 2 * sv->lis_cap : 16;
 		l = realloc(sv->lis, cap * sizeof(*l));
-		if (!l)
+		if (!l) {
+			fprintf(stderr, "sock: %s\n", sock_strerror(-ENOMEM));
 			return -ENOMEM;
+		}
 		sv->lis = l;
 		sv->lis_cap = cap;
 	}
@@ -95,7 +130,7 @@ int serve_note_listener(struct serve *sv, const struct service *def, int type,
 		memset(&a, 0, sizeof(a));
 	serve_addr_text(&a, l->addr, sizeof(l->addr));
 	l->transport = transport_name(type, sock_addr_family(&a) == AF_UNIX);
-	return 0;
+	return apply_ranges(sv, index, &a);
 }
 
 const struct sock_service *serve_svc(struct serve *sv,
@@ -108,7 +143,7 @@ static int add_one(struct serve *sv, const struct service *def, int type,
 		   const char *addr)
 {
 	int flags = serve_is_unix_text(addr) ? SOCK_LISTEN_UNLINK : 0;
-	int index, err;
+	int index;
 
 	index = sock_server_add(sv->srv, serve_svc(sv, def), type, addr, flags);
 	if (index < 0) {
@@ -117,10 +152,7 @@ static int add_one(struct serve *sv, const struct service *def, int type,
 			sock_strerror(index));
 		return index;
 	}
-	err = serve_note_listener(sv, def, type, index);
-	if (err)
-		fprintf(stderr, "sock: %s\n", sock_strerror(err));
-	return err;
+	return serve_note_listener(sv, def, type, index);
 }
 
 /* The transports def is served on at addr under the serve_options. */
@@ -184,6 +216,7 @@ static void free_states(struct serve *sv)
 	free(sv->svcs);
 	free(sv->named);
 	free(sv->lis);
+	free(sv->ranges);
 }
 
 /* ---- running ---- */

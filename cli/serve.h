@@ -18,6 +18,12 @@ struct serve_listener {
 	bool logged;
 };
 
+/* One --allow or --deny. */
+struct serve_range {
+	const char *cidr;
+	bool deny;
+};
+
 /* Everything one run of sock serve knows. */
 struct serve {
 	struct sock_server_config cfg;
@@ -37,6 +43,9 @@ struct serve {
 	size_t nnamed;
 	struct serve_listener *lis;
 	size_t nlis, lis_cap;
+	/* --allow and --deny, for every TCP and UDP listener */
+	struct serve_range *ranges;
+	size_t nranges;
 	struct sock_server *srv;
 };
 
@@ -54,8 +63,9 @@ bool serve_is_unix_text(const char *addr);
 /* The service copy that carries def's state. */
 const struct sock_service *serve_svc(struct serve *sv,
 				     const struct service *def);
-/* Remember listener index of the server for its log line.  Returns 0 or
- * -ENOMEM. */
+/* Remember listener index of the server for its log line, and give it
+ * the --allow and --deny ranges.  Says what went wrong on standard
+ * error; returns 0 or the error. */
 int serve_note_listener(struct serve *sv, const struct service *def, int type,
 			int index);
 

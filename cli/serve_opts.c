@@ -64,6 +64,12 @@ static void usage(FILE *out)
 		     "latency, a whole\n"
 		     "                       core per worker\n"
 		     "  -q, --quiet          no line per connection\n"
+		     "  --allow CIDR         serve only peers in these ranges "
+		     "(repeatable)\n"
+		     "  --deny CIDR          never serve peers in these ranges "
+		     "(repeatable);\n"
+		     "                       TCP and UDP listeners: "
+		     "10.0.0.0/8, 2001:db8::/32\n"
 		     "  --log-format FORMAT  text (one line per event, the "
 		     "default) or json\n"
 		     "                       (one JSON object per line)\n"
@@ -112,6 +118,8 @@ enum {
 	OPT_INETD,
 	OPT_BUSY_POLL,
 	OPT_LOG_FORMAT,
+	OPT_ALLOW,
+	OPT_DENY,
 };
 
 const struct option serve_options[] = {
@@ -129,6 +137,8 @@ const struct option serve_options[] = {
 	{ "inetd", required_argument, NULL, OPT_INETD },
 	{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -233,6 +243,20 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 	case OPT_BUSY_POLL:
 		sv->cfg.busy_poll = true;
 		return -1;
+	case OPT_ALLOW:
+	case OPT_DENY: {
+		struct serve_range *r;
+
+		r = realloc(sv->ranges, (sv->nranges + 1) * sizeof(*r));
+		if (!r) {
+			fprintf(stderr, "sock: %s\n", sock_strerror(-ENOMEM));
+			return CLI_FAILURE;
+		}
+		sv->ranges = r;
+		r[sv->nranges].cidr = arg;
+		r[sv->nranges++].deny = opt == OPT_DENY;
+		return -1;
+	}
 	case OPT_LOG_FORMAT:
 		if (strcmp(arg, "text") && strcmp(arg, "json"))
 			return serve_usage_error("--log-format is text or "

@@ -393,6 +393,42 @@ int sock_server_addr(const struct sock_server *srv, int index,
 		     struct sock_addr *addr) SOCK_WUR;
 
 /*
+ * Who may use listener index (from sock_server_add or sock_server_adopt),
+ * socketserver's verify_request and xinetd's only_from / no_access.
+ * Checked for each connection as it is accepted, before it takes a slot
+ * under the caps or reaches a handler (a denied one is closed at once),
+ * and for each datagram before the reflection guard (a denied one is
+ * dropped); each refusal is a SOCK_EV_LIMIT event with what "access" or
+ * "verify" and -EACCES, reported at most once a second with a count.
+ *
+ * sock_server_allow and sock_server_deny add a range of IP addresses:
+ * "10.0.0.0/8", "192.168.1.7" (a /32), "2001:db8::/32", "[::1]" (a /128),
+ * "::ffff:10.0.0.0/104" (the same as 10.0.0.0/8).  A peer in a deny range
+ * is refused; otherwise, when the listener has allow ranges, a peer in
+ * none of them is refused; order does not matter.  An IPv4 range matches
+ * IPv4 peers and the v4-mapped peers (::ffff:a.b.c.d) of a dual-stack
+ * socket; an IPv6 range never matches a v4-mapped peer ("::/0" is every
+ * IPv6 peer, not everyone).  Ranges are for TCP and UDP listeners.
+ *
+ * sock_server_verify sets a hook asked about each peer the ranges let
+ * through: false refuses it.  It runs on the listener's loop thread, for
+ * every connection or datagram, and must not block.  NULL removes it.
+ *
+ * All three are for a server that has not run.  Return 0, or -EINVAL (a
+ * range that does not parse, or with bits set past its prefix length:
+ * "10.0.0.1/8"), -ENOENT (no listener index), -EAFNOSUPPORT (a range on
+ * a Unix listener), -EBUSY (the server ran), -ENOMEM.
+ */
+int sock_server_allow(struct sock_server *srv, int index,
+		      const char *cidr) SOCK_WUR;
+int sock_server_deny(struct sock_server *srv, int index,
+		     const char *cidr) SOCK_WUR;
+typedef bool (*sock_verify_fn)(const struct sock_addr *peer,
+			       const struct sock_service *svc, void *data);
+int sock_server_verify(struct sock_server *srv, int index, sock_verify_fn fn,
+		       void *data) SOCK_WUR;
+
+/*
  * Serve until sock_server_stop() (or a signal, with stop_on_signals), or
  * until there is nothing left to serve (no listener and no connection, as
  * after adopting one inetd connection).  Stopping closes the listeners,

@@ -164,6 +164,8 @@ struct sock_conn {
 
 /* A listening stream socket or a bound datagram socket of one worker.
  * Engines read sock, loop, paused and closed, and own engine_*. */
+struct sock__access; /* core.h */
+
 struct sock__listener {
 	struct sock sock;
 	struct sock_loop *loop;
@@ -175,7 +177,8 @@ struct sock__listener {
 	const struct sock_service *svc;
 	struct sock__worker *w;
 	struct sock_addr addr;
-	int index;	/* server-wide listener number */
+	int index;			   /* server-wide listener number */
+	const struct sock__access *access; /* who may connect; NULL: all */
 	int backoff_ms; /* EMFILE back-off, doubles up to 1 s */
 	struct sock_timer resume;
 	/* connections accepted while the server was at its cap, served

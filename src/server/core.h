@@ -22,6 +22,8 @@ enum sock__report_kind {
 	SOCK__REPORT_AMPLIFICATION,
 	SOCK__REPORT_ACCEPT,
 	SOCK__REPORT_NOMEM,
+	SOCK__REPORT_ACCESS,
+	SOCK__REPORT_VERIFY,
 	SOCK__REPORT_COUNT,
 };
 
@@ -116,6 +118,27 @@ struct sock__guard {
 	struct sock__echo *echo;
 };
 
+/* An allow or deny range: the first bits of addr, an IP address as
+ * sock__host_key() writes it (access.c). */
+struct sock__rule {
+	uint8_t addr[16];
+	uint8_t bits;
+	bool v6;   /* an IPv6 range: never matches a v4-mapped peer */
+	bool deny; /* otherwise allow */
+};
+
+/* Who may use listener index: its ranges in the order given, and the
+ * verify hook; shared by every worker's socket on that address. */
+struct sock__access {
+	struct sock__access *next;
+	int index;
+	int family; /* of the listener: ranges only for AF_INET, AF_INET6 */
+	struct sock__rule *rules;
+	size_t nrules, cap, nallow;
+	sock_verify_fn verify;
+	void *verify_data;
+};
+
 /* A connected socket given to sock_server_adopt, served at run. */
 struct sock__adopted {
 	struct sock__adopted *next;
@@ -136,6 +159,8 @@ struct sock_server {
 	bool ran;
 	int next_index;
 	struct sock__adopted *adopted;
+	/* access rules of the listeners that have some (access.c) */
+	struct sock__access *access;
 	/* per-source connection counts, shared by the workers */
 	pthread_mutex_t src_lock;
 	struct sock__source *sources[SOCK__SOURCE_BUCKETS];
@@ -229,6 +254,23 @@ void sock__source_del(struct sock_server *srv, const struct sock_addr *peer);
 bool sock__source_holds(struct sock_server *srv, const struct sock_addr *peer);
 /* Forget every source (the server is being freed). */
 void sock__sources_free(struct sock_server *srv);
+
+/* ---- access.c ---- */
+
+/* Parse a range: "10.0.0.0/8", "192.0.2.7" (/32), "2001:db8::/32",
+ * "[::1]" (/128), "::ffff:10.0.0.0/104" (an IPv4 range).  Host bits set
+ * past the prefix are an error.  Returns 0 or -EINVAL. */
+int sock__access_parse(const char *text, struct sock__rule *rule);
+/* True when key (sock__host_key) is in rule's range. */
+bool sock__access_match(const struct sock__rule *rule, const uint8_t key[16]);
+/* SOCK__REPORT_COUNT when peer may use a's listener; otherwise why not
+ * (SOCK__REPORT_ACCESS: a deny range, or no allow range, holds it;
+ * SOCK__REPORT_VERIFY: the hook said no). */
+enum sock__report_kind sock__access_check(const struct sock__access *a,
+					  const struct sock_service *svc,
+					  const struct sock_addr *peer);
+/* Free every listener's rules (the server is being freed). */
+void sock__access_free(struct sock_server *srv);
 
 /* ---- guard.c ---- */
 

@@ -104,6 +104,14 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 			     SOCK_ETRUNC);
 		return;
 	}
+	/* Refused sources first: they take no token from the guard. */
+	if (l->access) {
+		why = sock__access_check(l->access, svc, &peer);
+		if (why != SOCK__REPORT_COUNT) {
+			sock__report(l->w, why, svc->name, &peer, -EACCES);
+			return;
+		}
+	}
 	why = guard(l, &peer, data, len);
 	if (why != SOCK__REPORT_COUNT) {
 		sock__report(l->w, why, svc->name, &peer, -EPERM);

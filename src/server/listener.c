@@ -97,6 +97,24 @@ static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
 	sock__job_accepted(l, fd, &peer);
 }
 
+/* True when the peer of fd may use l; otherwise fd is closed and the
+ * refusal reported. */
+static bool admitted(struct sock__listener *l, int fd,
+		     const struct sockaddr *sa, socklen_t salen)
+{
+	enum sock__report_kind why;
+	struct sock_addr peer;
+
+	if (!sa || sock_addr_from_sockaddr(&peer, sa, salen))
+		peer_of(l, fd, &peer);
+	why = sock__access_check(l->access, l->svc, &peer);
+	if (why == SOCK__REPORT_COUNT)
+		return true;
+	sock__report(l->w, why, l->svc->name, &peer, -EACCES);
+	close(fd);
+	return false;
+}
+
 /* Keep fd, accepted while the server is at its cap, until a slot frees:
  * served at once stays at most the cap, and nothing is refused. */
 static void hold(struct sock__listener *l, int fd)
@@ -134,6 +152,9 @@ void sock__listener_accepted(struct sock__listener *l, int fd,
 		return;
 	}
 	l->backoff_ms = 0;
+	/* Before it costs anything: a slot under the cap, a held place. */
+	if (l->access && !admitted(l, fd, sa, salen))
+		return;
 	/* Connections held earlier go first. */
 	if (l->nheld || !sock__worker_conn_begin(w)) {
 		hold(l, fd);

@@ -20,6 +20,8 @@ static const char *const report_what[SOCK__REPORT_COUNT] = {
 	[SOCK__REPORT_AMPLIFICATION] = "datagram-amplification",
 	[SOCK__REPORT_ACCEPT] = "accept",
 	[SOCK__REPORT_NOMEM] = "memory",
+	[SOCK__REPORT_ACCESS] = "access",
+	[SOCK__REPORT_VERIFY] = "verify",
 };
 
 static void emit_full(struct sock__worker *w, struct sock_event *ev)

@@ -103,6 +103,7 @@ void sock_server_free(struct sock_server *srv)
 		free(a);
 	}
 	sock__sources_free(srv);
+	sock__access_free(srv);
 	sock__guard_release(&srv->guard);
 	free(srv->workers);
 	pthread_mutex_destroy(&srv->src_lock);

@@ -69,12 +69,12 @@ build
 abi_check
 expect export_without_declaration_fails 1 "exported, not declared: sock_abi_hidden"
 
-# A function added the right way: declared, defined, in a new node.
+# A function added the right way: declared, defined, in a node of its own.
 sed -i 's/^\tsock_abi_hidden;$//' "$TREE/abi/libsock.map"
 sed -i 's/sock_abi_hidden/sock_abi_added/g' "$TREE/src/sock/error.c"
 sed -i 's|^#pragma GCC visibility pop|int sock_abi_added(void);\n#pragma GCC visibility pop|' \
 	"$TREE/include/sock.h"
-printf 'LIBSOCK_0.2 {\nglobal:\n\tsock_abi_added;\n} LIBSOCK_0;\n' >>"$TREE/abi/libsock.map"
+printf 'LIBSOCK_TEST {\nglobal:\n\tsock_abi_added;\n};\n' >>"$TREE/abi/libsock.map"
 build
 abi_check
 expect added_function_passes_as_compatible 0 "abi: compatible with"

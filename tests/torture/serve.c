@@ -43,6 +43,7 @@ enum variant {
 	PLAIN,
 	SIGNALS, /* stop_on_signals; the client stops it with SIGTERM */
 	WORKERS, /* two workers */
+	ACCESS,	 /* allow and deny ranges and a verify hook, two workers */
 };
 
 struct serve {
@@ -371,12 +372,36 @@ static void run_server(struct serve *s)
 			s->closes);
 }
 
+/* The client (127.0.0.1) is let through by every rule and the hook. */
+static bool verify_yes(const struct sock_addr *peer,
+		       const struct sock_service *svc, void *data)
+{
+	(void)peer;
+	(void)svc;
+	(void)data;
+	return true;
+}
+
+static int add_access(struct sock_server *srv, int index)
+{
+	int err;
+
+	err = sock_server_deny(srv, index, "127.0.0.2");
+	if (!err)
+		err = sock_server_allow(srv, index, "127.0.0.0/8");
+	if (!err)
+		err = sock_server_allow(srv, index, "::1");
+	if (!err)
+		err = sock_server_verify(srv, index, verify_yes, NULL);
+	return err;
+}
+
 static void serve_run(const struct scenario *sc, struct run *r)
 {
 	enum variant v = (enum variant)(intptr_t)sc->arg;
 	struct sock_server_config cfg = {
 		.engine = (enum sock_engine)sc->engine,
-		.workers = v == WORKERS ? 2 : 1,
+		.workers = v == WORKERS || v == ACCESS ? 2 : 1,
 		.grace_ms = 1000,
 		.pool_threads = 2,
 		.stop_on_signals = v == SIGNALS,
@@ -384,7 +409,7 @@ static void serve_run(const struct scenario *sc, struct run *r)
 	};
 	struct sock_service svc;
 	struct serve s;
-	int index;
+	int index, err;
 
 	memset(&s, 0, sizeof(s));
 	s.sc = sc;
@@ -409,6 +434,8 @@ static void serve_run(const struct scenario *sc, struct run *r)
 	index = sock_server_add(s.srv, &svc, sc->type, "127.0.0.1:0", 0);
 	if (index < 0)
 		run_error(r, "sock_server_add", index);
+	else if (v == ACCESS && (err = add_access(s.srv, index)))
+		run_error(r, "access rules", err);
 	else if (sock_server_addr(s.srv, index, &s.addr))
 		run_bad(r, "sock_server_addr failed");
 	else
@@ -453,7 +480,9 @@ out:
 		SERVE("serve-" ename "-signal-tcp", e, SOCK_MODE_EVENT,        \
 		      SOCK_STREAM, SIGNALS),                                   \
 		SERVE("serve-" ename "-workers-tcp", e, SOCK_MODE_EVENT,       \
-		      SOCK_STREAM, WORKERS)
+		      SOCK_STREAM, WORKERS),                                   \
+		SERVE("serve-" ename "-access-tcp", e, SOCK_MODE_EVENT,        \
+		      SOCK_STREAM, ACCESS)
 
 const struct scenario serve_scenarios[] = {
 	SERVE_ENGINE(SOCK_ENGINE_EPOLL, "epoll"),
