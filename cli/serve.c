@@ -142,7 +142,9 @@ const struct sock_service *serve_svc(struct serve *sv,
 static int add_one(struct serve *sv, const struct service *def, int type,
 		   const char *addr)
 {
-	int flags = serve_is_unix_text(addr) ? SOCK_LISTEN_UNLINK : 0;
+	int flags = serve_is_unix_text(addr) ? SOCK_LISTEN_UNLINK
+		    : sv->dual_stack	     ? SOCK_LISTEN_DUALSTACK
+					     : 0;
 	int index;
 
 	index = sock_server_add(sv->srv, serve_svc(sv, def), type, addr, flags);

@@ -29,9 +29,10 @@ struct serve {
 	struct sock_server_config cfg;
 	bool max_per_source_set;
 	bool quiet;
-	bool json;   /* --log-format json: a JSON object per line */
-	bool silent; /* standard error is the client's socket */
-	int log_fd;  /* where the log goes: standard error */
+	bool json;	 /* --log-format json: a JSON object per line */
+	bool dual_stack; /* --dual-stack: IPv6 addresses take IPv4 too */
+	bool silent;	 /* standard error is the client's socket */
+	int log_fd;	 /* where the log goes: standard error */
 	bool timestamps;
 	unsigned int transports; /* SERVICE_STREAM | SERVICE_DGRAM */
 	const char *host;

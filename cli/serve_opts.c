@@ -64,6 +64,8 @@ static void usage(FILE *out)
 		     "latency, a whole\n"
 		     "                       core per worker\n"
 		     "  -q, --quiet          no line per connection\n"
+		     "  --dual-stack         an IPv6 address ([::]:7) takes "
+		     "IPv4 peers too\n"
 		     "  --allow CIDR         serve only peers in these ranges "
 		     "(repeatable)\n"
 		     "  --deny CIDR          never serve peers in these ranges "
@@ -120,6 +122,7 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_ALLOW,
 	OPT_DENY,
+	OPT_DUAL_STACK,
 };
 
 const struct option serve_options[] = {
@@ -139,6 +142,7 @@ const struct option serve_options[] = {
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "dual-stack", no_argument, NULL, OPT_DUAL_STACK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -257,6 +261,9 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 		r[sv->nranges++].deny = opt == OPT_DENY;
 		return -1;
 	}
+	case OPT_DUAL_STACK:
+		sv->dual_stack = true;
+		return -1;
 	case OPT_LOG_FORMAT:
 		if (strcmp(arg, "text") && strcmp(arg, "json"))
 			return serve_usage_error("--log-format is text or "

@@ -43,24 +43,20 @@ static void refused_from(const char *src, const char *addr)
 }
 
 /* The events of a refusal: a limit named what, -EACCES, from host src
- * (as a dual-stack socket reports it too: [::ffff:src]). */
+ * (a dual-stack socket's IPv4 peer too: reported unmapped). */
 static void check_refusal(const char *what, const char *src)
 {
-	char mapped[64];
 	struct rec_event ev;
 	unsigned int i;
 	bool found = false;
 
-	snprintf(mapped, sizeof(mapped), "[::ffff:%s]", src);
 	CHECK(rec_wait(SOCK_EV_LIMIT, what, 1, 3000));
 	for (i = 0; !found && rec_find(SOCK_EV_LIMIT, i, &ev); i++) {
 		if (strcmp(ev.what, what))
 			continue;
 		CHECK_ERR(ev.err, -EACCES);
-		found = (!strncmp(ev.addr, src, strlen(src)) &&
-			 ev.addr[strlen(src)] == ':') ||
-			(!strncmp(ev.addr, mapped, strlen(mapped)) &&
-			 ev.addr[strlen(mapped)] == ':');
+		found = !strncmp(ev.addr, src, strlen(src)) &&
+			ev.addr[strlen(src)] == ':';
 	}
 	CHECK(found);
 }
@@ -181,6 +177,79 @@ static void v4_mapped_peers_meet_ipv4_ranges(void)
 	ts_free(&t);
 }
 ENGINE_TEST(v4_mapped_peers_meet_ipv4_ranges)
+
+/* What a blocking handler was told of its peer. */
+static char handler_peer[SOCK_ADDR_STRLEN];
+
+static void echo_noting_peer(struct sock *c, const struct sock_addr *peer,
+			     void *data)
+{
+	char buf[256];
+	ssize_t n;
+
+	(void)data;
+	CHECK(sock_addr_format(peer, handler_peer, sizeof(handler_peer)) > 0);
+	while ((n = sock_recv(c, buf, sizeof(buf), 0)) > 0)
+		CHECK_OK(sock_sendall(c, buf, (size_t)n, NULL, 0));
+}
+
+static const struct sock_service noting_svc = {
+	.name = "echo",
+	.mode = SOCK_MODE_THREAD,
+	.handle = echo_noting_peer,
+	.handle_datagram = blk_echo_dgram,
+};
+
+/*
+ * A dual-stack socket's IPv4 peers are reported as IPv4, never as
+ * ::ffff:a.b.c.d: in the accept and close events, to a blocking handler,
+ * to a datagram handler, and a datagram reply still reaches them.
+ */
+static void dual_stack_peers_are_ipv4(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char buf[SOCK_ADDR_STRLEN], v4[64], uv4[64], mine[SOCK_ADDR_STRLEN];
+	struct rec_event ev;
+	struct tserver t;
+	struct sock c, u;
+	int ev_index, blk_index, udp_index, flags;
+
+	flags = tr_listen(TR_DUAL, buf, sizeof(buf));
+	ts_new(&t, &cfg);
+	ev_index =
+		ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM, buf, flags);
+	blk_index = ts_add(&t, &noting_svc, SOCK_STREAM, buf, flags);
+	udp_index =
+		ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_DGRAM, buf, flags);
+	ts_start(&t);
+	CHECK(rec_wait(SOCK_EV_LISTEN, NULL, 3, 3000));
+
+	snprintf(v4, sizeof(v4), "127.0.0.1:%d", ts_port(&t, ev_index));
+	client_from(&c, SOCK_STREAM, "127.0.0.3", v4);
+	echo_once(&c, "event mode");
+	local_text(&c, mine);
+	CHECK_OK(sock_close(&c));
+	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 1, 3000));
+	CHECK(rec_find(SOCK_EV_ACCEPT, 0, &ev));
+	CHECK_STR(ev.addr, mine);
+	CHECK(rec_find(SOCK_EV_CLOSE, 0, &ev));
+	CHECK_STR(ev.addr, mine);
+
+	snprintf(v4, sizeof(v4), "127.0.0.1:%d", ts_port(&t, blk_index));
+	client_from(&c, SOCK_STREAM, "127.0.0.3", v4);
+	echo_once(&c, "thread mode");
+	local_text(&c, mine);
+	CHECK_OK(sock_close(&c));
+	CHECK_STR(handler_peer, mine);
+
+	snprintf(uv4, sizeof(uv4), "127.0.0.1:%d", ts_port(&t, udp_index));
+	client_from(&u, SOCK_DGRAM, "127.0.0.3", uv4);
+	echo_once(&u, "a datagram answered");
+	CHECK_OK(sock_close(&u));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(dual_stack_peers_are_ipv4)
 
 static atomic_int verify_calls;
 
@@ -327,6 +396,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(verify_hook_decides_after_the_ranges),
 	TEST_ENGINES(denied_datagrams_are_dropped),
 	TEST_ENGINES(bad_ranges_and_calls_are_refused),
+	TEST_ENGINES(dual_stack_peers_are_ipv4),
 };
 
 int main(int argc, char **argv)

@@ -368,7 +368,10 @@ void sock_server_free(struct sock_server *srv);
 /*
  * Serve service on address text for socket type: SOCK_STREAM (TCP or
  * Unix stream) or SOCK_DGRAM (UDP or Unix datagram).  flags are
- * sock_listen() flags (SOCK_LISTEN_DUALSTACK ...); with several workers
+ * sock_listen() flags (SOCK_LISTEN_DUALSTACK ...: the IPv4 peers of a
+ * dual-stack listener are reported as IPv4 everywhere, in events, to
+ * handlers, in sock_conn_peer() and sock_dgram_peer(), and counted per
+ * source as such, never as ::ffff:a.b.c.d); with several workers
  * every worker gets its own socket on the address (SO_REUSEPORT).  The
  * socket is created at once, so errors (-EADDRINUSE ...) show here; with
  * port 0 read the port with sock_server_addr().  Returns the listener's

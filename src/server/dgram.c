@@ -99,6 +99,10 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 
 	if (sock_addr_from_sockaddr(&peer, sa, salen))
 		memset(&peer, 0, sizeof(peer));
+	/* An IPv4 source of a dual-stack socket as IPv4: so it is named,
+	 * keyed and answered (a UDPv6 socket sends to an AF_INET address
+	 * unless it is IPv6-only, and a dual-stack one is not). */
+	sock_addr_unmap(&peer);
 	if (flags & MSG_TRUNC) {
 		sock__report(l->w, SOCK__REPORT_TRUNCATED, svc->name, &peer,
 			     SOCK_ETRUNC);

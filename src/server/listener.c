@@ -73,6 +73,17 @@ static void peer_of(const struct sock__listener *l, int fd,
 		memset(peer, 0, sizeof(*peer));
 }
 
+/* The peer of fd, as the accept gave it (sa) or as the socket says;
+ * an IPv4 peer of a dual-stack socket as IPv4, not ::ffff:a.b.c.d. */
+static void peer_from(const struct sock__listener *l, int fd,
+		      const struct sockaddr *sa, socklen_t salen,
+		      struct sock_addr *peer)
+{
+	if (!sa || sock_addr_from_sockaddr(peer, sa, salen))
+		peer_of(l, fd, peer);
+	sock_addr_unmap(peer);
+}
+
 /* Serve fd, whose slot under the cap is taken. */
 static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
 		  socklen_t salen)
@@ -80,8 +91,7 @@ static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
 	struct sock__worker *w = l->w;
 	struct sock_addr peer;
 
-	if (!sa || sock_addr_from_sockaddr(&peer, sa, salen))
-		peer_of(l, fd, &peer);
+	peer_from(l, fd, sa, salen, &peer);
 	if (!sock__source_add(w->srv, &peer)) {
 		sock__report(w, SOCK__REPORT_PER_SOURCE, l->svc->name, &peer,
 			     -EMFILE);
@@ -105,8 +115,7 @@ static bool admitted(struct sock__listener *l, int fd,
 	enum sock__report_kind why;
 	struct sock_addr peer;
 
-	if (!sa || sock_addr_from_sockaddr(&peer, sa, salen))
-		peer_of(l, fd, &peer);
+	peer_from(l, fd, sa, salen, &peer);
 	why = sock__access_check(l->access, l->svc, &peer);
 	if (why == SOCK__REPORT_COUNT)
 		return true;

@@ -75,6 +75,74 @@ else
 	fail refusals_logged_never_accepted "$(cat "$LOG")"
 fi
 
+# ---- dual stack ----
+
+# echo on [::]: IPv6-only unless --dual-stack; with it, IPv4 peers are
+# served over TCP and UDP and logged as IPv4, and an IPv4 deny range
+# holds them.
+if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+	for mode in v6only dual; do
+		LOG6=$TMP_DIR/serve6_$mode.log
+		opt=()
+		[ $mode = dual ] && opt=(--dual-stack --deny 127.0.0.2)
+		serve_start "$LOG6" 2 "${opt[@]}" 'echo=[::]:0' ||
+			{ fail "start_$mode" "$(cat "$LOG6")"; continue; }
+		TCP6=$(port_of "$LOG6" echo tcp)
+		UDP6=$(port_of "$LOG6" echo udp)
+		python3 - "$TCP6" "$UDP6" "$mode" 2>"$TMP_DIR/dual.err" <<'EOF'
+import socket, sys
+tcp, udp, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def tcp_from(src):
+    s = socket.socket()
+    s.settimeout(5)
+    s.bind((src, 0))
+    try:
+        s.connect(("127.0.0.1", tcp))
+        s.sendall(b"v4")
+        return s.recv(16)
+    except (ConnectionRefusedError, ConnectionResetError):
+        return None
+    finally:
+        s.close()
+def udp_from(src):
+    d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    d.settimeout(2)
+    d.bind((src, 0))
+    d.sendto(b"v4", ("127.0.0.1", udp))
+    try:
+        return d.recv(16)
+    except (socket.timeout, ConnectionRefusedError):
+        return None
+    finally:
+        d.close()
+got = (tcp_from("127.0.0.1"), udp_from("127.0.0.1"))
+if mode == "v6only":
+    assert got == (None, None), got
+else:
+    assert got == (b"v4", b"v4"), got
+    assert tcp_from("127.0.0.2") in (None, b""), "127.0.0.2 served"
+    assert udp_from("127.0.0.2") is None, "127.0.0.2 answered"
+EOF
+		if [ $? = 0 ]; then
+			pass "ipv4_peers_$mode"
+		else
+			fail "ipv4_peers_$mode" "$(cat "$TMP_DIR/dual.err")"
+		fi
+		serve_stop
+		if [ $mode = dual ]; then
+			if grep -Eq ' accept echo 127\.0\.0\.1:[0-9]+$' "$LOG6" &&
+				grep -Eq ' limit echo access 127\.0\.0\.2:' "$LOG6" &&
+				! grep -q 'ffff' "$LOG6"; then
+				pass dual_stack_peers_logged_as_ipv4
+			else
+				fail dual_stack_peers_logged_as_ipv4 "$(cat "$LOG6")"
+			fi
+		fi
+	done
+else
+	skip dual_stack "no IPv6 loopback here"
+fi
+
 # A range that is not one: one line naming it, exit status 1, nothing
 # served.
 for bad in 10.0.0.1/8 10.0.0.0/33 example.org; do
