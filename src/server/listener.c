@@ -93,8 +93,10 @@ static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
 
 	peer_from(l, fd, sa, salen, &peer);
 	if (!sock__source_add(w->srv, &peer)) {
+		/* A limit of ours, not a failed call: no error code (it
+		 * was logged as "too many open files"). */
 		sock__report(w, SOCK__REPORT_PER_SOURCE, l->svc->name, &peer,
-			     -EMFILE);
+			     0);
 		close(fd);
 		sock__worker_conn_ended(w);
 		return;
