@@ -40,6 +40,19 @@
 #ifndef SOCK_H
 #define SOCK_H
 
+/*
+ * What using libsock needs, so a program includes <sock.h> alone: the
+ * error codes it returns negated (<errno.h>: -ETIMEDOUT), and the TCP
+ * option names sock_setsockopt() takes (<netinet/tcp.h>: TCP_NODELAY).
+ * <netinet/tcp.h> and the kernel's <linux/tcp.h> (for the whole struct
+ * tcp_info) cannot both be included: a program that wants the latter
+ * includes it before <sock.h>, which then leaves the former out (the
+ * option names are in both).
+ */
+#include <errno.h>
+#ifndef _LINUX_TCP_H
+#include <netinet/tcp.h>
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -531,6 +544,36 @@ int sock_get_inheritable(const struct sock *s);
 
 /* Python's setsockopt() with an integer value.  Returns 0 or -errno. */
 int sock_setsockopt(struct sock *s, int level, int name, int value) SOCK_WUR;
+
+/*
+ * TCP keep-alive, to learn that an idle connection's peer is gone (its
+ * host lost power, a NAT or firewall forgot the flow): after idle_s
+ * seconds without traffic the system sends a probe every interval_s
+ * seconds, and after count unanswered ones the connection fails: the
+ * next call on s returns -ETIMEDOUT.  A value of 0 keeps that setting as
+ * it is (the system's defaults are 7200 s, 75 s and 9 probes); on false
+ * turns keep-alive off and ignores the others.  The values are checked
+ * before anything is set.  Returns 0, -EINVAL for a value out of range
+ * (negative; idle_s or interval_s above 32767; count above 127),
+ * -ENOPROTOOPT when s is not a TCP socket, or -errno.
+ */
+int sock_set_keepalive(struct sock *s, bool on, int idle_s, int interval_s,
+		       int count) SOCK_WUR;
+
+/*
+ * TCP_USER_TIMEOUT: the most ms that data sent may stay unacknowledged
+ * (or, with keep-alive, the peer silent) before the connection fails
+ * with -ETIMEDOUT, however many retransmissions the system would try;
+ * 0 is the system's behaviour (about 15 minutes of retries).  Returns 0,
+ * -EINVAL for a negative value, -ENOPROTOOPT when s is not a TCP socket,
+ * or -errno.
+ */
+int sock_set_user_timeout(struct sock *s, int timeout_ms) SOCK_WUR;
+
+/* TCP_NODELAY: on sends small writes at once rather than holding them
+ * while earlier data is unacknowledged (Nagle's algorithm).  Returns 0,
+ * -ENOPROTOOPT when s is not a TCP socket, or -errno. */
+int sock_set_nodelay(struct sock *s, bool on) SOCK_WUR;
 
 /* Python's setsockopt() with a buffer value.  Returns 0 or -errno. */
 int sock_setsockopt_buf(struct sock *s, int level, int name, const void *buf,

@@ -644,7 +644,80 @@ static void shutdown_write_ends_peer_stream(void)
 	CHECK_OK(sock_close(&p[1]));
 }
 
+/* An integer option of s. */
+static int opt(const struct sock *s, int level, int name)
+{
+	int v;
+
+	CHECK_OK(sock_getsockopt(s, level, name, &v));
+	return v;
+}
+
+/*
+ * Keep-alive by name: the values land in the socket, 0 keeps one as it
+ * was, a bad value is refused before anything changes, off turns it off,
+ * and a socket that is not TCP says so.
+ */
+static void keepalive_by_name(void)
+{
+	struct sock s, u;
+	int idle;
+
+	CHECK_OK(sock_open(&s, AF_INET, SOCK_STREAM, 0));
+	idle = opt(&s, IPPROTO_TCP, TCP_KEEPIDLE);
+	CHECK_OK(sock_set_keepalive(&s, true, 0, 5, 3));
+	CHECK_INT(opt(&s, SOL_SOCKET, SO_KEEPALIVE), ==, 1);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPIDLE), ==, idle);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPINTVL), ==, 5);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPCNT), ==, 3);
+	CHECK_OK(sock_set_keepalive(&s, true, 30, 0, 0));
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPIDLE), ==, 30);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPINTVL), ==, 5);
+	/* Refused whole: the good values before the bad one are not set. */
+	CHECK_ERR(sock_set_keepalive(&s, true, 60, 7, 128), -EINVAL);
+	CHECK_ERR(sock_set_keepalive(&s, true, -1, 7, 2), -EINVAL);
+	CHECK_ERR(sock_set_keepalive(&s, true, 60, 32768, 2), -EINVAL);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPIDLE), ==, 30);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPINTVL), ==, 5);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_KEEPCNT), ==, 3);
+	CHECK_OK(sock_set_keepalive(&s, true, 32767, 32767, 127));
+	CHECK_OK(sock_set_keepalive(&s, false, -5, -5, -5));
+	CHECK_INT(opt(&s, SOL_SOCKET, SO_KEEPALIVE), ==, 0);
+	CHECK_OK(sock_close(&s));
+
+	CHECK_OK(sock_open(&u, AF_INET, SOCK_DGRAM, 0));
+	CHECK_ERR(sock_set_keepalive(&u, true, 1, 1, 1), -ENOPROTOOPT);
+	CHECK_ERR(sock_set_user_timeout(&u, 1000), -ENOPROTOOPT);
+	CHECK_ERR(sock_set_nodelay(&u, true), -ENOPROTOOPT);
+	CHECK_OK(sock_close(&u));
+	CHECK_OK(sock_open(&u, AF_UNIX, SOCK_STREAM, 0));
+	CHECK_ERR(sock_set_keepalive(&u, true, 1, 1, 1), -ENOPROTOOPT);
+	CHECK_ERR(sock_set_nodelay(&u, true), -ENOPROTOOPT);
+	CHECK_OK(sock_close(&u));
+}
+
+/* TCP_USER_TIMEOUT and TCP_NODELAY by name, IPv6 too. */
+static void user_timeout_and_nodelay_by_name(void)
+{
+	struct sock s;
+
+	CHECK_OK(sock_open(&s, AF_INET6, SOCK_STREAM, 0));
+	CHECK_OK(sock_set_user_timeout(&s, 2500));
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_USER_TIMEOUT), ==, 2500);
+	CHECK_ERR(sock_set_user_timeout(&s, -1), -EINVAL);
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_USER_TIMEOUT), ==, 2500);
+	CHECK_OK(sock_set_user_timeout(&s, 0));
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_USER_TIMEOUT), ==, 0);
+	CHECK_OK(sock_set_nodelay(&s, true));
+	CHECK(opt(&s, IPPROTO_TCP, TCP_NODELAY) != 0);
+	CHECK_OK(sock_set_nodelay(&s, false));
+	CHECK_INT(opt(&s, IPPROTO_TCP, TCP_NODELAY), ==, 0);
+	CHECK_OK(sock_close(&s));
+}
+
 static const struct test tests[] = {
+	TEST(keepalive_by_name),
+	TEST(user_timeout_and_nodelay_by_name),
 	TEST(open_makes_nonblocking_cloexec_socket),
 	TEST(open_strips_flags_from_type),
 	TEST(open_rejects_bogus_family),

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* handlers.c -- where blocking handlers run: threads, a pool, forked children */
 
+/* The kernel's struct tcp_info, whole (glibc's stops short of the byte
+ * counts): before <sock.h>, which then leaves out <netinet/tcp.h>. */
+#include <linux/tcp.h>
+
 #include "jobs.h"
 
-#include <linux/tcp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

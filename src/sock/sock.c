@@ -199,6 +199,56 @@ int sock_setsockopt_buf(struct sock *s, int level, int name, const void *buf,
 	return 0;
 }
 
+/* s is a TCP socket: the TCP options apply. */
+static bool is_tcp(const struct sock *s)
+{
+	return s->type == SOCK_STREAM &&
+	       (s->family == AF_INET || s->family == AF_INET6);
+}
+
+int sock_set_keepalive(struct sock *s, bool on, int idle_s, int interval_s,
+		       int count)
+{
+	int err;
+
+	if (!is_tcp(s))
+		return -ENOPROTOOPT;
+	if (!on)
+		return sock_setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, 0);
+	/* The kernel's bounds (MAX_TCP_KEEPIDLE, ..._KEEPINTVL, ..._KEEPCNT),
+	 * checked first so that a bad value changes nothing. */
+	if (idle_s < 0 || idle_s > 32767 || interval_s < 0 ||
+	    interval_s > 32767 || count < 0 || count > 127)
+		return -EINVAL;
+	err = 0;
+	if (idle_s)
+		err = sock_setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, idle_s);
+	if (!err && interval_s)
+		err = sock_setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL,
+				      interval_s);
+	if (!err && count)
+		err = sock_setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, count);
+	if (!err)
+		err = sock_setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, 1);
+	return err;
+}
+
+int sock_set_user_timeout(struct sock *s, int timeout_ms)
+{
+	if (!is_tcp(s))
+		return -ENOPROTOOPT;
+	if (timeout_ms < 0)
+		return -EINVAL;
+	return sock_setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, timeout_ms);
+}
+
+int sock_set_nodelay(struct sock *s, bool on)
+{
+	if (!is_tcp(s))
+		return -ENOPROTOOPT;
+	return sock_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, on);
+}
+
 int sock_getsockopt(const struct sock *s, int level, int name, int *value)
 {
 	socklen_t len = sizeof(*value);

@@ -97,10 +97,10 @@ check_eq pc_version "$VERSION" "$(pkg-config --modversion libsock)"
 PC=(pkg-config --define-variable=libdir="$P/lib"
 	--define-variable=includedir="$P/include")
 
+# <sock.h> alone: the error codes (ECONNREFUSED) and TCP option names
+# (TCP_NODELAY) come with it.
 cat >"$TMP_DIR/prog.c" <<'EOF'
 #include <sock.h>
-
-#include <errno.h>
 
 int main(void)
 {
@@ -126,6 +126,10 @@ int main(void)
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", sock_addr_port(&a));
 	if (sock_connect(&cli, SOCK_STREAM, addr, 5000))
 		return 6;
+	if (sock_setsockopt(&cli, IPPROTO_TCP, TCP_NODELAY, 1) ||
+	    sock_set_keepalive(&cli, true, 60, 10, 5) != 0 ||
+	    sock_set_nodelay(&pair[0], true) != -ENOPROTOOPT)
+		return 7;
 	printf("%s %s %s %s\n", sock_version(), buf, text,
 	       sock_strerror(-ECONNREFUSED));
 	sock_close(&cli);
