@@ -20,9 +20,13 @@ fi
 TREE=$TMP_DIR/tree
 mkdir -p "$TREE"
 cp -r "$SOCK_SRC"/{Makefile,libsock.pc.in,include,src,abi,scripts} "$TREE"/
+# (make exports its command line's variables to what it runs: make asan's
+# BUILD=build/asan would send this build there.)
 build() {
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u LDFLAGS \
-		make -C "$TREE" -j2 CFLAGS="-O0 -g" "$@" lib >"$TMP_DIR/build.log" 2>&1 ||
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u LDFLAGS -u BUILD \
+		-u CC -u SHARED_LDFLAGS -u TSAN \
+		make -C "$TREE" -j2 BUILD=build CFLAGS="-O0 -g" "$@" lib \
+		>"$TMP_DIR/build.log" 2>&1 ||
 		{ echo "    build failed:"; tail -n 5 "$TMP_DIR/build.log"; return 1; }
 }
 abi_check() {
@@ -39,7 +43,7 @@ expect() {
 	fi
 }
 
-if ! build; then
+if ! build || [ ! -e "$TREE/build/libsock.so" ]; then
 	fail copy_builds "$(tail -n 5 "$TMP_DIR/build.log")"
 	finish
 fi
