@@ -110,10 +110,45 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	return -1;
 }
 
+/* What is wrong with addr, in words closer to it than err's, or NULL. */
+static const char *addr_trouble(const char *addr, int err, char *buf,
+				size_t size)
+{
+	char host[SOCK_ADDR_STRLEN], port[64];
+	size_t i;
+
+	if (!strcmp(addr, "unix:"))
+		return "a Unix address needs a path or @name after 'unix:'";
+	if (!strncmp(addr, "packet:", 7))
+		return "a packet: address names an interface for raw frames "
+		       "(sock_open with AF_PACKET), not a peer to connect to "
+		       "or listen on";
+	/* glibc says EAI_SERVICE for a name /etc/services lacks, too. */
+	if (err == SOCK_ESERVICE &&
+	    sock_addr_split(addr, host, sizeof(host), port, sizeof(port)) ==
+		    0 &&
+	    port[0]) {
+		for (i = 0; port[i] >= '0' && port[i] <= '9'; i++)
+			;
+		if (port[i]) {
+			snprintf(buf, size,
+				 "unknown service name '%s' (a port number, or "
+				 "a name in /etc/services)",
+				 port);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 int cli_addr_fail(const char *verb, const char *addr, int err)
 {
-	cli_fail("cannot %s %s: %s", verb, addr, sock_strerror(err));
-	return err == SOCK_EBADADDR ? CLI_USAGE : CLI_FAILURE;
+	char buf[160];
+	const char *why = addr_trouble(addr, err, buf, sizeof(buf));
+
+	cli_fail("cannot %s %s: %s", verb, addr,
+		 why ? why : sock_strerror(err));
+	return err == SOCK_EBADADDR || why ? CLI_USAGE : CLI_FAILURE;
 }
 
 int cli_seconds(const char *text, int *ms)

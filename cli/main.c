@@ -80,7 +80,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return finish(commands[i].run(argc - 1, argv + 1));
-	fprintf(stderr, "sock: unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	/* One line and a hint, as the commands say it: the whole usage
+	 * would bury the line that matters. */
+	fprintf(stderr, "sock: unknown %s '%s'\nTry 'sock --help'.\n",
+		argv[1][0] == '-' ? "option" : "command", argv[1]);
 	return CLI_USAGE;
 }

@@ -288,8 +288,16 @@ int cmd_listen(int argc, char **argv)
 	err = sock_listen(&l, type, text, 1, flags);
 	if (err)
 		return cli_addr_fail("listen on", addr, err);
-	if (!sock_getsockname(&l, &self))
-		say(&o, "listening on", &self);
+	if (!sock_getsockname(&l, &self)) {
+		/* Port 0 asked the system for one: which, the user cannot
+		 * know unless told, so it is said even without -v. */
+		size_t n = strlen(text);
+		bool any_port = n >= 2 && !strcmp(text + n - 2, ":0");
+		struct cli_options loud = o;
+
+		loud.verbose = o.verbose || any_port;
+		say(&loud, "listening on", &self);
+	}
 	if (type == SOCK_STREAM)
 		return listen_stream(&l, addr, &o);
 	ret = listen_dgram(&l, addr, &o);

@@ -204,6 +204,20 @@ sk
 sk frobnicate
 [ "$RC" = 2 ] && grep -q "unknown command 'frobnicate'" "$ERR" &&
 	pass usage.unknown-command || fail usage.unknown-command "$RC $(show "$ERR")"
+# One line and a hint, not the whole usage; an option is not a command.
+[ "$(wc -l <"$ERR")" = 2 ] && grep -qx "Try 'sock --help'." "$ERR" &&
+	pass usage.unknown-command-one-line || fail usage.unknown-command-one-line "$(show "$ERR")"
+sk --bogus
+[ "$RC" = 2 ] && [ "$(wc -l <"$ERR")" = 2 ] &&
+	grep -qx "sock: unknown option '--bogus'" "$ERR" &&
+	pass usage.unknown-option || fail usage.unknown-option "$RC $(show "$ERR")"
+# Addresses that cannot work say why in their own terms.
+sk connect $LO:abc
+fails usage.unknown-service 2 "unknown service name 'abc'"
+sk connect unix:
+fails usage.empty-unix 2 "a Unix address needs a path or @name"
+sk connect packet:lo
+fails usage.packet-connect 2 "packet: address names an interface for raw frames"
 sk time -w 0 $LO
 fails usage.wait-zero 2 "^sock time: -w wants seconds above 0"
 sk time -w abc $LO

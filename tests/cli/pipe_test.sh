@@ -119,6 +119,15 @@ if listening "$port"; then
 	same tcp.sock.listen-received "$A" "$TMP_DIR/l.out"
 fi
 
+# Port 0 without -v: the port the system chose is still told.
+start_bg "$SOCK" listen $LO:0 >/dev/null 2>"$TMP_DIR/l0.err"
+if wait_file "$TMP_DIR/l0.err" '^sock: listening on 127\.0\.0\.1:[1-9][0-9]*$'; then
+	pass port_zero_is_named
+else
+	fail port_zero_is_named "$(cat "$TMP_DIR/l0.err")"
+fi
+kill "$BG_PID" 2>/dev/null
+
 # Port 0 and -v: the listener tells where it listens, then who came.
 start_bg "$SOCK" listen -v $LO:0 >"$TMP_DIR/l.out" 2>"$TMP_DIR/l.err"
 listener=$BG_PID
@@ -495,12 +504,15 @@ sk listen '[::1' </dev/null
 fails error.bad-listen-address 2 "^sock: cannot listen on \[::1: invalid address$"
 sk connect -w 3 no-such-host.invalid:80 </dev/null
 fails error.unknown-host 1 "^sock: cannot connect to no-such-host\.invalid:80: "
-sk listen -w 0.5 $LO:0 </dev/null
-fails error.nobody-comes 1 "^sock: no connection to 127\.0\.0\.1:0 within 0\.5 s$"
+# (A given port: with port 0 a first line would name the port chosen.)
+port=$(free_port)
+sk listen -w 0.5 $LO:$port </dev/null
+fails error.nobody-comes 1 "^sock: no connection to 127\.0\.0\.1:$port within 0\.5 s$"
 ((MS >= 400 && MS < 5000)) && pass error.nobody-comes.duration ||
 	fail error.nobody-comes.duration "$MS ms for -w 0.5"
-sk listen -u -w 0.5 $LO:0 </dev/null
-fails error.no-datagram 1 "^sock: no datagram to 127\.0\.0\.1:0 within 0\.5 s$"
+port=$(free_port udp)
+sk listen -u -w 0.5 $LO:$port </dev/null
+fails error.no-datagram 1 "^sock: no datagram to 127\.0\.0\.1:$port within 0\.5 s$"
 
 # A port in use.
 port=$(free_port)
