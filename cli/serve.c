@@ -140,7 +140,7 @@ const struct sock_service *serve_svc(struct serve *sv,
 }
 
 static int add_one(struct serve *sv, const struct service *def, int type,
-		   const char *addr)
+		   const char *addr, bool quiet)
 {
 	int flags = serve_is_unix_text(addr) ? SOCK_LISTEN_UNLINK
 		    : sv->dual_stack	     ? SOCK_LISTEN_DUALSTACK
@@ -148,6 +148,8 @@ static int add_one(struct serve *sv, const struct service *def, int type,
 	int index;
 
 	index = sock_server_add(sv->srv, serve_svc(sv, def), type, addr, flags);
+	if (index < 0 && quiet)
+		return index;
 	if (index < 0) {
 		fprintf(stderr, "sock: cannot listen on %s (%s %s): %s\n", addr,
 			def->name, type == SOCK_DGRAM ? "udp" : "tcp",
@@ -170,6 +172,16 @@ static unsigned int transports_at(const struct serve *sv,
 	return t;
 }
 
+/* addr is host:0 (or [v6]:0). */
+static bool port_is_zero(const char *addr)
+{
+	char host[SOCK_ADDR_STRLEN], port[32];
+
+	return sock_addr_split(addr, host, sizeof(host), port, sizeof(port)) ==
+		       0 &&
+	       !strcmp(port, "0");
+}
+
 static int add_service(struct serve *sv, const struct service *def,
 		       const char *addr)
 {
@@ -177,10 +189,15 @@ static int add_service(struct serve *sv, const struct service *def,
 	int err = 0;
 
 	if (t & SERVICE_STREAM)
-		err = add_one(sv, def, SOCK_STREAM, addr);
-	if (!err && (t & SERVICE_DGRAM))
-		err = add_one(sv, def, SOCK_DGRAM, addr);
-	return err;
+		err = add_one(sv, def, SOCK_STREAM, addr, false);
+	if (err || !(t & SERVICE_DGRAM))
+		return err;
+	/* Port 0 for both: UDP on the port TCP was given, as services on
+	 * a fixed port are, when it is free (it nearly always is). */
+	if ((t & SERVICE_STREAM) && port_is_zero(addr) &&
+	    add_one(sv, def, SOCK_DGRAM, sv->lis[sv->nlis - 1].addr, true) == 0)
+		return 0;
+	return add_one(sv, def, SOCK_DGRAM, addr, false);
 }
 
 /* ---- the services' state ---- */

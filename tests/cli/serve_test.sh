@@ -144,6 +144,17 @@ else
 	skip chat_nc_member "nc is not installed"
 fi
 
+# ---- ports ----
+
+# Port 0: each service's UDP listener takes the port its TCP one got.
+same_ports=true
+for svc in echo discard daytime chargen time; do
+	[ "$(tcp $svc)" = "$(udp $svc)" ] && [ -n "$(tcp $svc)" ] ||
+		{ same_ports=false; echo "    $svc: tcp $(tcp $svc), udp $(udp $svc)"; }
+done
+$same_ports && pass port_zero_shared_by_tcp_and_udp ||
+	fail port_zero_shared_by_tcp_and_udp "$(grep ' listen ' "$LOG")"
+
 # ---- the log ----
 
 if grep -Eq '^[0-9-]{10}T[0-9:.]{12} accept echo 127\.0\.0\.1:[0-9]+$' "$LOG" &&
