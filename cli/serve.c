@@ -35,6 +35,7 @@
 static void fit_fd_limit(struct serve *sv)
 {
 	unsigned long have = DEFAULT_MAX_CONNS + FD_MARGIN;
+	unsigned int fit, asked;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -46,14 +47,19 @@ static void fit_fd_limit(struct serve *sv)
 		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < have)
 			have = (unsigned long)rl.rlim_cur;
 	}
+	fit = have > 2 * FD_MARGIN ? (unsigned int)(have - FD_MARGIN)
+				   : FD_MARGIN;
 	if (!sv->cfg.max_conns) {
-		sv->cfg.max_conns = have > 2 * FD_MARGIN
-					    ? (unsigned int)(have - FD_MARGIN)
-					    : FD_MARGIN;
+		sv->cfg.max_conns = fit;
 		if (have < 1024 + FD_MARGIN)
-			serve_log_descriptors(sv, have, false);
+			serve_log_descriptors(sv, have, 0);
 	} else if (have < (unsigned long)sv->cfg.max_conns + FD_MARGIN) {
-		serve_log_descriptors(sv, have, true);
+		/* The cap in force, and in the log, is what the
+		 * descriptors allow: past it every accept would fail. */
+		asked = sv->cfg.max_conns;
+		if (fit < asked)
+			sv->cfg.max_conns = fit;
+		serve_log_descriptors(sv, have, asked);
 	}
 }
 

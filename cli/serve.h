@@ -85,8 +85,10 @@ void serve_addr_text(const struct sock_addr *a, char *buf, size_t size);
  * short. */
 void serve_log_text(const char *in, char *out, size_t size);
 /* The line saying the descriptors allow fewer connections than wanted:
- * asked when --max-conns set the cap, otherwise it was fitted to them. */
-void serve_log_descriptors(struct serve *sv, unsigned long have, bool asked);
+ * the cap in force (sv->cfg.max_conns), and asked, the --max-conns it
+ * lowered, or 0 when the cap was fitted to them from the start. */
+void serve_log_descriptors(struct serve *sv, unsigned long have,
+			   unsigned int asked);
 /* The server's on_event hook; data is the struct serve. */
 void serve_on_event(const struct sock_event *ev, void *data);
 

@@ -304,33 +304,32 @@ static void log_word(struct serve *sv, const char *event, const char *what)
 	jr_end(sv, &r);
 }
 
-void serve_log_descriptors(struct serve *sv, unsigned long have, bool asked)
+void serve_log_descriptors(struct serve *sv, unsigned long have,
+			   unsigned int asked)
 {
-	const char *why = asked ? "fewer than --max-conns needs"
-				: "the connection cap fitted to them";
+	const char *hint = "raise the hard limit: ulimit -Hn";
 	struct jrec r;
 
 	if (!sv->json) {
 		if (asked)
 			serve_say(sv,
-				  "limit descriptors %lu: fewer than "
-				  "--max-conns %u needs (raise the hard "
-				  "limit: ulimit -Hn)",
-				  have, sv->cfg.max_conns);
+				  "limit descriptors %lu: --max-conns %u "
+				  "lowered to %u (%s)",
+				  have, asked, sv->cfg.max_conns, hint);
 		else
 			serve_say(sv,
 				  "limit descriptors %lu: at most %u "
-				  "connections (raise the hard limit: "
-				  "ulimit -Hn)",
-				  have, sv->cfg.max_conns);
+				  "connections (%s)",
+				  have, sv->cfg.max_conns, hint);
 		return;
 	}
 	jr_begin(&r, "limit");
 	jr_str(&r, "what", "descriptors");
 	jr_num(&r, "descriptors", (long long)have);
 	jr_num(&r, "max_conns", sv->cfg.max_conns);
-	jr_str(&r, "message", why);
-	jr_str(&r, "hint", "raise the hard limit: ulimit -Hn");
+	if (asked)
+		jr_num(&r, "asked", asked);
+	jr_str(&r, "hint", hint);
 	jr_end(sv, &r);
 }
 

@@ -209,6 +209,27 @@ check connection_cap_pauses_accepting at_cap "$(port_of "$log" echo tcp)" 64 80
 serve_stop
 check_eq low_descriptor_limit_exit_0 0 $?
 
+# --max-conns above what the descriptors allow: lowered to fit them, and
+# the cap in force is the one logged and kept.
+log=$TMP_DIR/nofile2.log
+SERVE_LOGS+=("$log")
+start_bg bash -c 'ulimit -n 100 && ulimit -Hn 100 && exec "$0" serve --tcp-only --max-conns 500 echo=0' \
+	"$SOCK" 2>"$log"
+SERVE_BG=$BG_PID
+for _ in $(seq 100); do
+	grep -q ' listen ' "$log" && break
+	sleep 0.05
+done
+serve_child
+if grep -q ' limit descriptors 100: --max-conns 500 lowered to 64 ' "$log"; then
+	pass asked_cap_lowered_and_logged
+else
+	fail asked_cap_lowered_and_logged "$(cat "$log")"
+fi
+check asked_cap_lowered_pauses_accepting at_cap "$(port_of "$log" echo tcp)" 64 80
+serve_stop
+check_eq asked_cap_lowered_exit_0 0 $?
+
 # ---- inetd ----
 
 check inetd_socketpair_echo inetd_pair "$SOCK" echo
