@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 			return finish(commands[i].run(argc - 1, argv + 1));
 	/* One line and a hint, as the commands say it: the whole usage
 	 * would bury the line that matters. */
-	fprintf(stderr, "sock: unknown %s '%s'\nTry 'sock --help'.\n",
+	fprintf(stderr, "sock: unknown %s '%s' (see 'sock --help')\n",
 		argv[1][0] == '-' ? "option" : "command", argv[1]);
 	return CLI_USAGE;
 }

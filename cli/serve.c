@@ -88,6 +88,7 @@ static int apply_ranges(struct serve *sv, int index, const struct sock_addr *a)
 
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
+	sv->ranges_applied = true;
 	for (i = 0; i < sv->nranges; i++) {
 		err = sv->ranges[i].deny
 			      ? sock_server_deny(sv->srv, index,
@@ -362,6 +363,13 @@ static int serve(struct serve *sv, struct serve_spec *specs, size_t nspecs)
 		goto out_fds;
 	}
 	rc = open_all(sv, specs, nspecs, fds, nfds);
+	/* Ranges that apply to no listener would protect nothing, and be
+	 * taken for protection: a usage error, before anything is served. */
+	if (rc == 0 && sv->nranges && !sv->ranges_applied) {
+		fprintf(stderr, "sock: --allow and --deny apply to TCP and UDP "
+				"listeners, and there is none\n");
+		rc = CLI_USAGE;
+	}
 	if (rc == 0) {
 		err = sock_server_run(sv->srv);
 		if (err) {
@@ -398,9 +406,16 @@ int cmd_serve(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qh", serve_options, NULL)) !=
 	       -1) {
-		if (opt == '?' || opt == ':') {
-			rc = serve_usage_error("bad option '%s'",
+		if (opt == ':') {
+			rc = serve_usage_error("option '%s' needs a value",
 					       argv[optind - 1]);
+			goto out;
+		}
+		if (opt == '?') {
+			rc = optopt ? serve_usage_error("unknown option '-%c'",
+							optopt)
+				    : serve_usage_error("unknown option '%s'",
+							argv[optind - 1]);
 			goto out;
 		}
 		rc = serve_parse_option(&sv, opt, optarg);

@@ -47,6 +47,7 @@ struct serve {
 	/* --allow and --deny, for every TCP and UDP listener */
 	struct serve_range *ranges;
 	size_t nranges;
+	bool ranges_applied; /* to at least one listener */
 	struct sock_server *srv;
 };
 
@@ -80,9 +81,10 @@ void serve_addr_text(const struct sock_addr *a, char *buf, size_t size);
 /* Room for serve_log_text's output of SOCK_ADDR_STRLEN bytes of input. */
 #define SERVE_LOG_TEXT_MAX (4 * SOCK_ADDR_STRLEN)
 /* in as log text in out (size bytes, NUL included, at least 5): UTF-8
- * kept, each byte of a control character (C0, DEL, C1, U+2028/9) or of an
- * ill-formed sequence written as \xNN.  Cut at a character when out is
- * short. */
+ * kept, each byte of an ill-formed sequence or of a character that could
+ * mislead a reader (controls, space, backslash, invisible and
+ * bidirectional marks) written as \xNN, so that the text maps back to
+ * in exactly.  Cut at a character when out is short. */
 void serve_log_text(const char *in, char *out, size_t size);
 /* The line saying the descriptors allow fewer connections than wanted:
  * the cap in force (sv->cfg.max_conns), and asked, the --max-conns it

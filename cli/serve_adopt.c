@@ -74,11 +74,44 @@ bool serve_fd_is_local(const struct sock *s)
 	return sock_addr_is_loopback(&a);
 }
 
+/* A stream socket that is not listening: one connection, accepted
+ * already by whoever passed it. */
+static bool is_connection(const struct sock *s)
+{
+	int listening = 0;
+
+	if (s->type != SOCK_STREAM)
+		return false;
+	return sock_getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &listening) ||
+	       !listening;
+}
+
+/*
+ * --allow and --deny decide at accept; a connection passed in was
+ * accepted by the super-server, before sock had a say.  Serving it
+ * anyway would let the ranges be bypassed, so the two are refused
+ * together (nothing is served).  Returns 0 or the exit status.
+ */
+static int ranges_for_connection(const struct serve *sv, const char *what)
+{
+	if (!sv->nranges)
+		return 0;
+	fprintf(stderr,
+		"sock: --allow and --deny apply to listeners, and %s is a "
+		"connection accepted already: let what accepted it decide "
+		"who may connect (systemd IPAddressAllow=, IPAddressDeny=; "
+		"xinetd only_from, no_access)\n",
+		what);
+	return CLI_USAGE;
+}
+
 /* Serve what systemd passed.  Returns 0 or the exit status. */
 int serve_adopt_activated(struct serve *sv, struct sock_listen_fd *fds, int n)
 {
 	const struct service *def;
-	int i, index, type;
+	int i, index, type, rc;
+	bool conn;
+	char what[64];
 
 	for (i = 0; i < n; i++) {
 		def = match_fd(sv, &fds[i]);
@@ -98,6 +131,11 @@ int serve_adopt_activated(struct serve *sv, struct sock_listen_fd *fds, int n)
 				type == SOCK_DGRAM ? "datagram" : "stream");
 			return CLI_FAILURE;
 		}
+		conn = is_connection(&fds[i].sock);
+		snprintf(what, sizeof(what), "socket %d from systemd", 3 + i);
+		rc = conn ? ranges_for_connection(sv, what) : 0;
+		if (rc)
+			return rc;
 		index = sock_server_adopt(sv->srv, serve_svc(sv, def),
 					  &fds[i].sock);
 		if (index < 0) {
@@ -105,7 +143,9 @@ int serve_adopt_activated(struct serve *sv, struct sock_listen_fd *fds, int n)
 				3 + i, sock_strerror(index));
 			return CLI_FAILURE;
 		}
-		if (serve_note_listener(sv, def, type, index))
+		/* A connection has no listener (adopt returned 0 for it,
+		 * which is also the first listener's number). */
+		if (!conn && serve_note_listener(sv, def, type, index))
 			return CLI_FAILURE;
 	}
 	return 0;
@@ -129,7 +169,8 @@ bool serve_same_file(int a, int b)
 int serve_adopt_stdin(struct serve *sv, const struct service *def)
 {
 	struct sock s;
-	int err, null, type, listening = 0;
+	int err, null, type;
+	bool listening;
 
 	err = sock_fromfd(&s, STDIN_FILENO);
 	if (err) {
@@ -147,9 +188,12 @@ int serve_adopt_stdin(struct serve *sv, const struct service *def)
 	}
 	/* A datagram or listening socket is a listener; a connected
 	 * stream is one connection. */
-	if (type == SOCK_DGRAM ||
-	    sock_getsockopt(&s, SOL_SOCKET, SO_ACCEPTCONN, &listening))
-		listening = type == SOCK_DGRAM;
+	listening = !is_connection(&s);
+	err = listening ? 0 : ranges_for_connection(sv, "standard input");
+	if (err) {
+		sock_close(&s);
+		return err;
+	}
 	if (serve_same_file(STDIN_FILENO, STDERR_FILENO))
 		sv->silent = true;
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);

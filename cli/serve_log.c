@@ -51,6 +51,21 @@ void serve_addr_text(const struct sock_addr *a, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
+/* A character the log writes as \xNN bytes: controls (C0, DEL, C1),
+ * the space and the backslash (so that a peer's text can neither pass
+ * for fields of its own nor for an escape: the escaping is one to one),
+ * and the invisible ones that change how a line reads (zero-width marks,
+ * bidirectional overrides and isolates, line and paragraph separators,
+ * the byte-order mark). */
+static bool log_escapes(unsigned int cp)
+{
+	return cp <= 0x20 || cp == '\\' || (cp >= 0x7f && cp <= 0x9f) ||
+	       (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff ||
+	       (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
 void serve_log_text(const char *in, char *out, size_t size)
 {
 	const unsigned char *s = (const unsigned char *)in;
@@ -60,8 +75,7 @@ void serve_log_text(const char *in, char *out, size_t size)
 
 	while (i < len) {
 		n = clients_utf8_next(s + i, len - i, &cp);
-		if (n > 0 && !(cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
-			       cp == 0x2028 || cp == 0x2029)) {
+		if (n > 0 && !log_escapes(cp)) {
 			if (o + (size_t)n + 1 > size)
 				break;
 			memcpy(out + o, s + i, (size_t)n);

@@ -101,7 +101,8 @@ int serve_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'sock serve --help'.\n");
+	/* One line, as every command says it (cli_usage). */
+	fprintf(stderr, " (see 'sock serve --help')\n");
 	return CLI_USAGE;
 }
 

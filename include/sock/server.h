@@ -414,8 +414,11 @@ int sock_server_addr(const struct sock_server *srv, int index,
  * IPv6 peer, not everyone).  Ranges are for TCP and UDP listeners.
  *
  * sock_server_verify sets a hook asked about each peer the ranges let
- * through: false refuses it.  It runs on the listener's loop thread, for
- * every connection or datagram, and must not block.  NULL removes it.
+ * through: false refuses it.  It runs on the loop thread of the worker
+ * that took the connection or datagram -- with several workers, on
+ * several threads at once, so state it shares needs a lock or atomics --
+ * for every one, and must not block.  NULL removes it.  A peer whose
+ * address cannot be read is refused by a listener with any range.
  *
  * All three are for a server that has not run.  Return 0, or -EINVAL (a
  * range that does not parse, or with bits set past its prefix length:

@@ -138,9 +138,11 @@ enum sock__report_kind sock__access_check(const struct sock__access *a,
 			allowed = true;
 		}
 	} else if (a->nrules) {
-		/* Ranges are for IP peers; a peer without an address (one
-		 * that reset before we asked) is not in any allowed one. */
-		allowed = !a->nallow;
+		/* Ranges are only on IP listeners: a peer without an IP
+		 * address is one whose address could not be read.  Not
+		 * knowing who it is, refuse it, deny ranges alone or not:
+		 * it might be in one. */
+		allowed = false;
 	}
 	if (!allowed)
 		return SOCK__REPORT_ACCESS;

@@ -103,18 +103,19 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 	 * keyed and answered (a UDPv6 socket sends to an AF_INET address
 	 * unless it is IPv6-only, and a dual-stack one is not). */
 	sock_addr_unmap(&peer);
-	if (flags & MSG_TRUNC) {
-		sock__report(l->w, SOCK__REPORT_TRUNCATED, svc->name, &peer,
-			     SOCK_ETRUNC);
-		return;
-	}
-	/* Refused sources first: they take no token from the guard. */
+	/* Refused sources first: they take no token from the guard, and
+	 * are reported as refused whatever they sent. */
 	if (l->access) {
 		why = sock__access_check(l->access, svc, &peer);
 		if (why != SOCK__REPORT_COUNT) {
 			sock__report(l->w, why, svc->name, &peer, -EACCES);
 			return;
 		}
+	}
+	if (flags & MSG_TRUNC) {
+		sock__report(l->w, SOCK__REPORT_TRUNCATED, svc->name, &peer,
+			     SOCK_ETRUNC);
+		return;
 	}
 	why = guard(l, &peer, data, len);
 	if (why != SOCK__REPORT_COUNT) {

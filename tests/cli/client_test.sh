@@ -204,13 +204,17 @@ sk
 sk frobnicate
 [ "$RC" = 2 ] && grep -q "unknown command 'frobnicate'" "$ERR" &&
 	pass usage.unknown-command || fail usage.unknown-command "$RC $(show "$ERR")"
-# One line and a hint, not the whole usage; an option is not a command.
-[ "$(wc -l <"$ERR")" = 2 ] && grep -qx "Try 'sock --help'." "$ERR" &&
-	pass usage.unknown-command-one-line || fail usage.unknown-command-one-line "$(show "$ERR")"
+# One line with its hint, not the whole usage; an option is not a
+# command; sock serve says its usage errors the same way.
+fails usage.unknown-command-one-line 2 "^sock: unknown command 'frobnicate' \(see 'sock --help'\)$"
 sk --bogus
-[ "$RC" = 2 ] && [ "$(wc -l <"$ERR")" = 2 ] &&
-	grep -qx "sock: unknown option '--bogus'" "$ERR" &&
-	pass usage.unknown-option || fail usage.unknown-option "$RC $(show "$ERR")"
+fails usage.unknown-option 2 "^sock: unknown option '--bogus' \(see 'sock --help'\)$"
+sk serve --bogus
+fails usage.serve-unknown-option 2 "^sock serve: unknown option '--bogus' \(see 'sock serve --help'\)$"
+sk serve --workers
+fails usage.serve-missing-value 2 "^sock serve: option '--workers' needs a value"
+sk serve --workers 0
+fails usage.serve-bad-value 2 "^sock serve: "
 # Addresses that cannot work say why in their own terms.
 sk connect $LO:abc
 fails usage.unknown-service 2 "unknown service name 'abc'"

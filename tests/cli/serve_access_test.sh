@@ -143,6 +143,70 @@ else
 	skip dual_stack "no IPv6 loopback here"
 fi
 
+# ---- connections accepted by someone else ----
+
+# inetd (nowait) and systemd (Accept=yes) pass a connection already
+# accepted: the ranges cannot decide about it, and serving it anyway
+# would let a denied peer through.  Refused together: exit 2, one line,
+# the client served nothing.
+python3 - "$SOCK" 2>"$TMP_DIR/passed.err" <<'EOF'
+import os, socket, subprocess, sys
+sock = sys.argv[1]
+bad = []
+for how in ("inetd", "systemd"):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    cli = socket.create_connection(srv.getsockname(), timeout=10)
+    conn, _ = srv.accept()
+    srv.close()
+    cli.sendall(b"denied peer\n")
+    if how == "inetd":
+        p = subprocess.Popen([sock, "serve", "--inetd", "echo", "--deny",
+                              "127.0.0.0/8"], stdin=conn,
+                             stderr=subprocess.PIPE)
+    else:
+        os.dup2(conn.fileno(), 3)
+        env = dict(os.environ, LISTEN_FDS="1", LISTEN_FDNAMES="echo")
+        p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ exec "$0" serve '
+                              '--deny 127.0.0.0/8', sock], pass_fds=(3,),
+                             env=env, stderr=subprocess.PIPE)
+        os.close(3)
+    conn.close()
+    try:
+        err = p.communicate(timeout=10)[1].decode()
+    except subprocess.TimeoutExpired:
+        p.kill()
+        bad.append("%s: still running" % how)
+        continue
+    try:
+        got = cli.recv(64)
+    except ConnectionResetError:  # closed with our bytes unread
+        got = b""
+    cli.close()
+    if p.returncode != 2 or got or err.count("\n") != 1 or \
+            "apply to listeners" not in err:
+        bad.append("%s: exit %d, client got %r, stderr %r"
+                   % (how, p.returncode, got, err))
+if bad:
+    print("    " + "; ".join(bad), file=sys.stderr)
+    sys.exit(1)
+EOF
+if [ $? = 0 ]; then
+	pass passed_connections_refused_with_ranges
+else
+	fail passed_connections_refused_with_ranges "$(cat "$TMP_DIR/passed.err")"
+fi
+
+# Ranges with no TCP or UDP listener to hold them protect nothing.
+"$SOCK" serve --allow 10.0.0.0/8 echo=@sock-access-test-$$ 2>"$TMP_DIR/none.err"
+rc=$?
+if [ $rc = 2 ] && grep -q "there is none" "$TMP_DIR/none.err"; then
+	pass ranges_without_ip_listener_refused
+else
+	fail ranges_without_ip_listener_refused "exit $rc: $(cat "$TMP_DIR/none.err")"
+fi
+
 # A range that is not one: one line naming it, exit status 1, nothing
 # served.
 for bad in 10.0.0.1/8 10.0.0.0/33 example.org; do

@@ -6,12 +6,14 @@
 need python3
 
 # A Unix client that binds to a path holding a newline, a line of its own
-# that looks like the server's, a quote, an escape sequence and a byte
-# that is not UTF-8, then talks to echo on the Unix socket at $1.
+# that looks like the server's, a quote, an escape sequence, a byte that
+# is not UTF-8, the text of an escape (a backslash, x0a) and a
+# right-to-left override, then talks to echo on the Unix socket at $1.
 HOSTILE='
 import os, socket, sys
 base = os.path.join(os.environ["TMP_DIR"], "c")
-name = base.encode() + b"\nclose echo 6.6.6.6:66 in=0 out=0 ms=0\"\x1b[2J\xff"
+name = (base.encode() + b"\nclose echo 6.6.6.6:66 in=0 out=0 ms=0\"\x1b[2J\xff"
+        + b"\\x0a\xe2\x80\xae")
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(10)
 s.bind(name)
@@ -45,7 +47,7 @@ serve_stop
 # the peer cannot add a line of its own or reach the terminal.
 if grep -q '6\.6\.6\.6' "$LOG" && ! grep -q '^close echo 6\.6\.6\.6' "$LOG" &&
 	! grep -q ' close echo 6\.6\.6\.6' <(grep -v ' accept ' "$LOG") &&
-	grep -q 'accept echo .*/c\\x0aclose echo 6\.6\.6\.6:66 .*"\\x1b\[2J\\xff$' "$LOG" &&
+	grep -qF 'c\x0aclose\x20echo\x206.6.6.6:66\x20in=0\x20out=0\x20ms=0"\x1b[2J\xff\x5cx0a\xe2\x80\xae' "$LOG" &&
 	! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$LOG"; then
 	pass text_peer_cannot_forge_a_line
 else
@@ -127,7 +129,8 @@ assert sorted(o["transport"] for o in listens) == ["tcp", "udp", "unix"], listen
 assert all(o["service"] == "echo" for o in listens), listens
 # The hostile peer: one accept naming it escaped, and nothing forged.
 accepts = [o for o in events if o["event"] == "accept"]
-assert any(o["peer"].endswith('\\x0aclose echo 6.6.6.6:66 in=0 out=0 ms=0"\\x1b[2J\\xff')
+assert any(o["peer"].endswith(r'\x0aclose\x20echo\x206.6.6.6:66\x20in=0\x20out=0'
+                              r'\x20ms=0"\x1b[2J\xff\x5cx0a\xe2\x80\xae')
            for o in accepts), accepts
 # The first TCP client: 1 + 99999 bytes each way, in its close event
 # (the second, taken once the first had gone, sent nothing).

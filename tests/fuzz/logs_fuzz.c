@@ -35,8 +35,19 @@ static const char *const whats[] = {
 	"max-conns", "max-per-source", "reflection", "rate", "accept", "-",
 };
 
-/* True when s (len bytes) is UTF-8 without a control character: what a
- * line of the log may hold besides its newline. */
+/* The characters no log line may hold raw (besides its newline):
+ * controls, and the invisible ones that change how a line reads. */
+static bool misleading(unsigned int cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	       (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff ||
+	       (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
+/* True when s (len bytes) is UTF-8 without a misleading character: what
+ * a line of the log may hold besides its newline. */
 static bool printable(const unsigned char *s, size_t len)
 {
 	unsigned int cp;
@@ -45,11 +56,42 @@ static bool printable(const unsigned char *s, size_t len)
 
 	while (i < len) {
 		n = clients_utf8_next(s + i, len - i, &cp);
-		if (n < 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
-		    cp == 0x2028 || cp == 0x2029)
+		if (n < 0 || misleading(cp))
 			return false;
 		i += (size_t)n;
 	}
+	return true;
+}
+
+static int hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* s as serve_log_text wrote it, escapes undone, into out; false when s
+ * holds a space or a backslash that begins no \xNN (the escaping would
+ * then not be one to one). */
+static bool unescape(const char *s, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s; s++) {
+		if (*s == ' ' || o + 1 >= size)
+			return false;
+		if (*s != '\\') {
+			out[o++] = *s;
+			continue;
+		}
+		if (s[1] != 'x' || hex(s[2]) < 0 || hex(s[3]) < 0)
+			return false;
+		out[o++] = (char)(hex(s[2]) * 16 + hex(s[3]));
+		s += 3;
+	}
+	out[o] = '\0';
 	return true;
 }
 
@@ -123,6 +165,7 @@ static void check_json(const char *line, size_t n, const struct sock_event *ev,
 		       const char *event, const char *addr)
 {
 	static struct jdoc doc;
+	char raw[SOCK_ADDR_STRLEN];
 	const struct jtok *t;
 	size_t at;
 
@@ -143,9 +186,8 @@ static void check_json(const char *line, size_t n, const struct sock_event *ev,
 	FUZZ_CHECK(strlen(t->str) == t->len &&
 			   printable((const unsigned char *)t->str, t->len),
 		   "peer not printable: %s", line);
-	if (printable((const unsigned char *)addr, strlen(addr)))
-		FUZZ_CHECK(!strcmp(t->str, addr), "peer %s, not %s", t->str,
-			   addr);
+	FUZZ_CHECK(unescape(t->str, raw, sizeof(raw)) && !strcmp(raw, addr),
+		   "peer %s does not map back to %s", t->str, addr);
 	if (ev->kind == SOCK_EV_CLOSE) {
 		check_number(&doc, "in", ev->bytes_in);
 		check_number(&doc, "out", ev->bytes_out);
@@ -167,10 +209,13 @@ static void check_text(const char *line, size_t n, const char *event)
 		   "does not begin with %s: %s", event, line);
 }
 
-/* serve_log_text alone, on any bytes, into a buffer of any size. */
+/* serve_log_text alone, on any bytes, into a buffer of any size: its
+ * output is printable, has no space, and maps back to its input exactly
+ * (to a prefix of it when the buffer was short). */
 static void clean_alone(struct fuzz_in *in)
 {
-	char src[SOCK_ADDR_STRLEN], out[SERVE_LOG_TEXT_MAX];
+	char src[SOCK_ADDR_STRLEN], out[SERVE_LOG_TEXT_MAX],
+		raw[SOCK_ADDR_STRLEN];
 	size_t len, size = 5 + fuzz_u8(in) % (sizeof(out) - 4), got;
 	const uint8_t *p = fuzz_bytes(in, sizeof(src) - 1, &len);
 
@@ -182,10 +227,12 @@ static void clean_alone(struct fuzz_in *in)
 	FUZZ_CHECK(got < size, "no NUL within %zu bytes", size);
 	FUZZ_CHECK(printable((const unsigned char *)out, got),
 		   "not printable: %s", out);
+	FUZZ_CHECK(unescape(out, raw, sizeof(raw)), "not one to one: %s", out);
+	FUZZ_CHECK(!strncmp(raw, src, strlen(raw)),
+		   "%s maps back to %s, not a prefix of %s", out, raw, src);
 	if (size == sizeof(out))
-		FUZZ_CHECK(got >= len, "cut %zu bytes to %zu", len, got);
-	if (printable((const unsigned char *)src, len) && len < size)
-		FUZZ_CHECK(!strcmp(out, src), "%s became %s", src, out);
+		FUZZ_CHECK(!strcmp(raw, src), "cut %zu bytes to %zu", len,
+			   strlen(raw));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
