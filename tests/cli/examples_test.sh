@@ -545,16 +545,19 @@ else
 	for sender in c:raw_frame py:raw_frame.py; do
 		cmd_of "$sender"
 		# The namespace, and the veth pair in it, end with unshare.
-		timeout 20 unshare -n bash -c '
+		# Liveness bounds: a python sender may take seconds to start on
+		# a loaded machine (the receiver once timed out at 5 s in a
+		# make test that took 1001 s beside two fuzzers).
+		timeout 60 unshare -n bash -c '
 			ip link add exa type veth peer name exb &&
 			ip link set exa up && ip link set exb up || exit 1
 			python3 -c "import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0801))
 s.bind((\"exb\", 0x0801))
-s.settimeout(5)
+s.settimeout(30)
 print(\"ready\", flush=True)
 print(s.recv(2048).hex(), flush=True)" >"$1" 2>&1 &
-			for i in $(seq 100); do
+			for i in $(seq 600); do
 				grep -q ready "$1" && break
 				sleep 0.05
 			done
