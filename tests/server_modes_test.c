@@ -519,7 +519,70 @@ static void events_tell_the_life_of_a_server(void)
 }
 ENGINE_TEST(events_tell_the_life_of_a_server)
 
+/* Sends a line on open and closes: daytime's shape, with no on_data. */
+static void hello_open(struct sock_conn *c)
+{
+	CHECK_OK(sock_conn_send(c, "hello\n", 6));
+	sock_conn_close(c);
+}
+
+/* Sends a line on open and stays: what the peer sends is dropped. */
+static void hello_stay(struct sock_conn *c)
+{
+	CHECK_OK(sock_conn_send(c, "hello\n", 6));
+}
+
+/*
+ * An event service that only sends (on_open, no on_data) is a service:
+ * socketserver serves a handler that never reads.  One that closes on
+ * open; one that stays open, whose input is read and dropped (counted in
+ * the close event's bytes) until the client ends.
+ */
+static void service_that_only_sends(void)
+{
+	static const struct sock_service once = { .name = "hello",
+						  .on_open = hello_open };
+	static const struct sock_service stay = { .name = "stay",
+						  .on_open = hello_stay };
+	static const struct sock_service none = { .name = "none" };
+	struct sock_server_config cfg = { 0 };
+	char a1[SOCK_ADDR_STRLEN], a2[SOCK_ADDR_STRLEN], buf[16];
+	struct rec_event ev;
+	struct tserver t;
+	struct sock c;
+	int i1, i2;
+
+	ts_new(&t, &cfg);
+	CHECK_ERR(sock_server_add(t.srv, &none, SOCK_STREAM, "127.0.0.1:0", 0),
+		  -EINVAL);
+	i1 = ts_add(&t, &once, SOCK_STREAM, "127.0.0.1:0", 0);
+	i2 = ts_add(&t, &stay, SOCK_STREAM, "127.0.0.1:0", 0);
+	ts_addr(&t, i1, a1);
+	ts_addr(&t, i2, a2);
+	ts_start(&t);
+	CHECK(rec_wait(SOCK_EV_LISTEN, NULL, 2, 3000));
+	client(&c, SOCK_STREAM, a1);
+	CHECK_OK(sock_recv_exact(&c, buf, 6, NULL));
+	CHECK(memcmp(buf, "hello\n", 6) == 0);
+	CHECK(closed_by_server(&c, 5000));
+	CHECK_OK(sock_close(&c));
+	client(&c, SOCK_STREAM, a2);
+	CHECK_OK(sock_recv_exact(&c, buf, 6, NULL));
+	CHECK_OK(sock_sendall(&c, "dropped", 7, NULL, 0));
+	CHECK_OK(sock_shutdown(&c, SHUT_WR));
+	CHECK(closed_by_server(&c, 5000));
+	CHECK_OK(sock_close(&c));
+	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, 2, 3000));
+	CHECK(rec_find(SOCK_EV_CLOSE, 1, &ev));
+	CHECK_INT(ev.bytes_in, ==, 7);
+	CHECK_INT(ev.bytes_out, ==, 6);
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(service_that_only_sends)
+
 static const struct test tests[] = {
+	TEST_ENGINES(service_that_only_sends),
 	TEST_ECHO_MODE(event),
 	TEST_ECHO_MODE(inline),
 	TEST_ECHO_MODE(thread),

@@ -208,7 +208,9 @@ struct sock_service {
 	/* A connection was accepted.  May send, close, set data. */
 	void (*on_open)(struct sock_conn *conn);
 	/* len > 0 bytes arrived.  data is the server's buffer, valid
-	 * until the handler returns. */
+	 * until the handler returns.  May be NULL in a service that only
+	 * sends (with on_open): what arrives is read and dropped, and
+	 * counts as activity for the idle timeout. */
 	void (*on_data)(struct sock_conn *conn, const void *data, size_t len);
 	/* More output may be sent: called after sock_conn_send() had to
 	 * queue, once the queue is empty, and after sock_conn_send_some()

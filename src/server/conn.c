@@ -306,7 +306,9 @@ void sock__conn_received(struct sock_conn *c, const void *data, size_t len)
 	if (c->phase != SOCK__CONN_OPEN)
 		return; /* closing or lingering: input is dropped */
 	sock__conn_touch(c);
-	c->lis->svc->on_data(c, data, len);
+	/* A service that only sends has no on_data: input is dropped. */
+	if (c->lis->svc->on_data)
+		c->lis->svc->on_data(c, data, len);
 }
 
 /* ---- opening ---- */

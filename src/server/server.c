@@ -118,8 +118,10 @@ static int check_service(const struct sock_service *svc, int type)
 
 	if (!svc || !svc->name || svc->mode > SOCK_MODE_FORK)
 		return -EINVAL;
+	/* A stream service may only send (daytime): on_open is enough. */
 	if (svc->mode == SOCK_MODE_EVENT)
-		return (dgram ? svc->on_datagram != NULL : svc->on_data != NULL)
+		return (dgram ? svc->on_datagram != NULL
+			      : svc->on_data != NULL || svc->on_open != NULL)
 			       ? 0
 			       : -EINVAL;
 	return (dgram ? svc->handle_datagram != NULL : svc->handle != NULL)
