@@ -119,6 +119,7 @@ int serve_note_listener(struct serve *sv, const struct service *def, int type,
 	struct sock_addr a;
 	struct serve_listener *l;
 	size_t cap;
+	int err;
 
 	if (sv->nlis == sv->lis_cap) {
 		cap = sv->lis_cap ? 2 * sv->lis_cap : 16;
@@ -137,6 +138,11 @@ int serve_note_listener(struct serve *sv, const struct service *def, int type,
 		memset(&a, 0, sizeof(a));
 	serve_addr_text(&a, l->addr, sizeof(l->addr));
 	l->transport = transport_name(type, sock_addr_family(&a) == AF_UNIX);
+	if (type == SOCK_STREAM && sv->backlog &&
+	    (err = sock_server_backlog(sv->srv, index, sv->backlog))) {
+		fprintf(stderr, "sock: --backlog: %s\n", sock_strerror(err));
+		return err;
+	}
 	return apply_ranges(sv, index, &a);
 }
 

@@ -48,6 +48,7 @@ struct serve {
 	struct serve_range *ranges;
 	size_t nranges;
 	bool ranges_applied; /* to at least one listener */
+	int backlog;	     /* --backlog: 0 for the system's */
 	struct sock_server *srv;
 };
 

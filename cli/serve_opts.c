@@ -64,6 +64,10 @@ static void usage(FILE *out)
 		     "latency, a whole\n"
 		     "                       core per worker\n"
 		     "  -q, --quiet          no line per connection\n"
+		     "  --backlog N          connections the kernel keeps "
+		     "waiting to be accepted\n"
+		     "                       (the system's most, "
+		     "net.core.somaxconn)\n"
 		     "  --dual-stack         an IPv6 address ([::]:7) takes "
 		     "IPv4 peers too\n"
 		     "  --allow CIDR         serve only peers in these ranges "
@@ -124,6 +128,7 @@ enum {
 	OPT_ALLOW,
 	OPT_DENY,
 	OPT_DUAL_STACK,
+	OPT_BACKLOG,
 };
 
 const struct option serve_options[] = {
@@ -144,6 +149,7 @@ const struct option serve_options[] = {
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "dual-stack", no_argument, NULL, OPT_DUAL_STACK },
+	{ "backlog", required_argument, NULL, OPT_BACKLOG },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -262,6 +268,14 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 		r[sv->nranges++].deny = opt == OPT_DENY;
 		return -1;
 	}
+	case OPT_BACKLOG:
+		v = number(arg, 1, INT_MAX);
+		if (v < 0)
+			return serve_usage_error("--backlog wants a count from "
+						 "1, not '%s'",
+						 arg);
+		sv->backlog = (int)v;
+		return -1;
 	case OPT_DUAL_STACK:
 		sv->dual_stack = true;
 		return -1;

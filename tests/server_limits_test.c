@@ -892,7 +892,49 @@ static void datagrams_waiting_for_handlers_are_bounded(void)
 }
 ENGINE_TEST(datagrams_waiting_for_handlers_are_bounded)
 
+/*
+ * The listen backlog bounds the connections the kernel completes before
+ * the server accepts them: with 1, a server that is not yet running
+ * holds two (Linux takes one more than the backlog) and the third's SYN
+ * is dropped, so its connect times out; once the server runs, the two
+ * are served.  Datagram listeners have no backlog.
+ */
+static void backlog_bounds_the_accept_queue(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct tserver t;
+	struct sock c[3];
+	int index, dgram;
+
+	ts_new(&t, &cfg);
+	index = ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM,
+		       "127.0.0.1:0", 0);
+	dgram = ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_DGRAM,
+		       "127.0.0.1:0", 0);
+	ts_addr(&t, index, addr);
+	CHECK_ERR(sock_server_backlog(t.srv, dgram, 4), -EOPNOTSUPP);
+	CHECK_ERR(sock_server_backlog(t.srv, 99, 4), -ENOENT);
+	CHECK_ERR(sock_server_backlog(t.srv, index, 0), -EINVAL);
+	CHECK_OK(sock_server_backlog(t.srv, index, 1));
+	CHECK_OK(sock_connect(&c[0], SOCK_STREAM, addr, 5000));
+	CHECK_OK(sock_connect(&c[1], SOCK_STREAM, addr, 5000));
+	CHECK_ERR(sock_connect(&c[2], SOCK_STREAM, addr, 300), -ETIMEDOUT);
+	ts_start(&t);
+	CHECK_OK(sock_settimeout(&c[0], 5000));
+	CHECK_OK(sock_settimeout(&c[1], 5000));
+	echo_once(&c[0], "first in the queue");
+	echo_once(&c[1], "second in the queue");
+	CHECK_OK(sock_close(&c[0]));
+	CHECK_OK(sock_close(&c[1]));
+	CHECK_ERR(sock_server_backlog(t.srv, index, 8), -EBUSY);
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(backlog_bounds_the_accept_queue)
+
 static const struct test tests[] = {
+	TEST_ENGINES(backlog_bounds_the_accept_queue),
 	TEST_ENGINES(cap_queues_extra_connections_event),
 	TEST_ENGINES(cap_queues_extra_connections_inline),
 	TEST_ENGINES(cap_queues_extra_connections_thread),

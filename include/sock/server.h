@@ -398,6 +398,19 @@ int sock_server_addr(const struct sock_server *srv, int index,
 		     struct sock_addr *addr) SOCK_WUR;
 
 /*
+ * socketserver's request_queue_size: how many connections the kernel
+ * keeps waiting to be accepted on stream listener index (every worker's
+ * socket on it), for bursts faster than the loop accepts; the listener
+ * starts with the system's most (SOMAXCONN, net.core.somaxconn), and the
+ * kernel caps any value at that.  For a server that has not run.
+ * Returns 0, -EINVAL for backlog < 1, -ENOENT (no listener index),
+ * -EOPNOTSUPP (a datagram listener), -EBUSY (the server ran), or
+ * -errno.
+ */
+int sock_server_backlog(struct sock_server *srv, int index,
+			int backlog) SOCK_WUR;
+
+/*
  * Who may use listener index (from sock_server_add or sock_server_adopt),
  * socketserver's verify_request and xinetd's only_from / no_access.
  * Checked for each connection as it is accepted, before it takes a slot

@@ -259,6 +259,35 @@ int sock_server_addr(const struct sock_server *srv, int index,
 	return -ENOENT;
 }
 
+int sock_server_backlog(struct sock_server *srv, int index, int backlog)
+{
+	struct sock__listener *l;
+	unsigned int i;
+	bool found = false;
+	size_t j;
+
+	if (!srv || backlog < 1)
+		return -EINVAL;
+	/* Before run only: a running worker may close its listener, and
+	 * the number could then name another socket. */
+	if (srv->ran)
+		return -EBUSY;
+	for (i = 0; i < srv->nworkers; i++) {
+		for (j = 0; j < srv->workers[i].nlis; j++) {
+			l = srv->workers[i].lis[j];
+			if (l->index != index)
+				continue;
+			if (sock__listener_is_dgram(l))
+				return -EOPNOTSUPP;
+			found = true;
+			/* listen() again sets the queue's length. */
+			if (l->sock.fd >= 0 && listen(l->sock.fd, backlog) < 0)
+				return -errno;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
 void sock_server_stop(struct sock_server *srv)
 {
 	unsigned int i;

@@ -21,8 +21,8 @@ check_eq usage_service_without_transport_exits_2 2 $?
 check_eq usage_zero_udp_rate_exits_2 2 $?
 "$SOCK" serve --udp-burst many 2>"$TMP_DIR/err"
 rc=$?
-check_eq usage_bad_udp_burst_exits_2 "2 sock serve: --udp-burst wants a count from 1 or 'unlimited', not 'many'" \
-	"$rc $(head -n 1 "$TMP_DIR/err")"
+check_eq usage_bad_udp_burst_exits_2 "2 1 sock serve: --udp-burst wants a count from 1 or 'unlimited', not 'many' (see 'sock serve --help')" \
+	"$rc $(wc -l <"$TMP_DIR/err") $(head -n 1 "$TMP_DIR/err")"
 "$SOCK" serve --udp-amplification -1 2>/dev/null
 check_eq usage_bad_udp_amplification_exits_2 2 $?
 "$SOCK" serve --help >"$TMP_DIR/help"
@@ -229,6 +229,25 @@ fi
 check asked_cap_lowered_pauses_accepting at_cap "$(port_of "$log" echo tcp)" 64 80
 serve_stop
 check_eq asked_cap_lowered_exit_0 0 $?
+
+# --backlog: the kernel's queue of connections waiting to be accepted,
+# which ss shows as a listener's Send-Q, on every worker's socket.
+if have ss; then
+	log=$TMP_DIR/backlog.log
+	serve_start "$log" 1 --backlog 7 --workers 2 --tcp-only echo=0 ||
+		fail backlog_start "$(cat "$log")"
+	port=$(port_of "$log" echo tcp)
+	queues=$(ss -Hltn "sport = :$port" | awk '{print $3}' | sort -u | tr '\n' ' ')
+	n=$(ss -Hltn "sport = :$port" | wc -l)
+	if [ "$queues" = "7 " ] && [ "$n" = 2 ]; then
+		pass backlog_set_on_every_socket
+	else
+		fail backlog_set_on_every_socket "$n sockets, queues [$queues]"
+	fi
+	serve_stop
+else
+	skip backlog_set_on_every_socket "no ss (iproute2)"
+fi
 
 # ---- inetd ----
 
