@@ -558,7 +558,59 @@ static void serve_in_one_call_reports_what_failed(void)
 	CHECK_ERR(sock_serve(svc, SOCK_STREAM, "127.0.0.1:0", &bad), -EINVAL);
 }
 
+struct every_count {
+	atomic_int calls;
+	atomic_int after_stop; /* calls seen once the stop was asked */
+	atomic_bool stopped;
+	pthread_t thread;
+};
+
+/* Stops the server on its fifth call; notes the calling thread. */
+static void every_counts(struct sock_server *srv, void *data)
+{
+	struct every_count *e = data;
+
+	if (atomic_load(&e->stopped))
+		atomic_fetch_add(&e->after_stop, 1);
+	if (atomic_fetch_add(&e->calls, 1) == 0)
+		e->thread = pthread_self();
+	if (atomic_load(&e->calls) == 5) {
+		atomic_store(&e->stopped, true);
+		sock_server_stop(srv);
+	}
+}
+
+/*
+ * sock_server_every: the hook is called every interval while the server
+ * runs, on the loop's thread (not the caller's), may stop the server,
+ * and is not called again once the stop begins.  It is for a server that
+ * has not run.
+ */
+static void every_hook_runs_until_it_stops_the_server(void)
+{
+	struct sock_server_config cfg = { .grace_ms = LONG_GRACE };
+	static struct every_count e;
+	struct tserver t;
+
+	memset(&e, 0, sizeof(e));
+	ts_new(&t, &cfg);
+	(void)ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM, "127.0.0.1:0",
+		     0);
+	CHECK_ERR(sock_server_every(t.srv, 0, every_counts, &e), -EINVAL);
+	CHECK_OK(sock_server_every(t.srv, 20, every_counts, &e));
+	ts_start(&t);
+	/* Run returns: the hook's stop was taken, without the grace. */
+	CHECK(ts_wait(&t, TEST_WAIT_MS) < TEST_WAIT_MS);
+	CHECK_INT(atomic_load(&e.calls), ==, 5);
+	CHECK_INT(atomic_load(&e.after_stop), ==, 0);
+	CHECK(!pthread_equal(e.thread, pthread_self()));
+	CHECK_ERR(sock_server_every(t.srv, 20, NULL, NULL), -EBUSY);
+	ts_free(&t);
+}
+ENGINE_TEST(every_hook_runs_until_it_stops_the_server)
+
 static const struct test tests[] = {
+	TEST_ENGINES(every_hook_runs_until_it_stops_the_server),
 	TEST_ENGINES(stop_from_a_thread_is_immediate_when_idle),
 	TEST_ENGINES(stop_before_run_makes_run_return_at_once),
 	TEST_ENGINES(run_twice_is_refused),

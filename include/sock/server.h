@@ -398,6 +398,19 @@ int sock_server_addr(const struct sock_server *srv, int index,
 		     struct sock_addr *addr) SOCK_WUR;
 
 /*
+ * socketserver's service_actions(): call fn(srv, data) every interval_ms
+ * while the server runs, on the first worker's loop thread, for
+ * housekeeping beside the connections (rotating a file, expiring a
+ * cache, stopping on a condition: sock_server_stop() may be called from
+ * fn).  Not called once the server is stopping.  fn must not block.  One
+ * per server; NULL removes it.  For a server that has not run.  Returns
+ * 0, -EINVAL for interval_ms < 1 with a fn, or -EBUSY (the server ran).
+ */
+typedef void (*sock_every_fn)(struct sock_server *srv, void *data);
+int sock_server_every(struct sock_server *srv, int interval_ms,
+		      sock_every_fn fn, void *data) SOCK_WUR;
+
+/*
  * socketserver's request_queue_size: how many connections the kernel
  * keeps waiting to be accepted on stream listener index (every worker's
  * socket on it), for bursts faster than the loop accepts; the listener

@@ -65,6 +65,7 @@ struct sock__worker {
 	/* timers */
 	struct sock_timer tick;
 	struct sock_timer grace;
+	struct sock_timer every; /* sock_server_every, on worker 0 */
 	int tick_ms;
 	/* stopping */
 	bool stopping;
@@ -161,6 +162,10 @@ struct sock_server {
 	struct sock__adopted *adopted;
 	/* access rules of the listeners that have some (access.c) */
 	struct sock__access *access;
+	/* sock_server_every: the periodic hook */
+	sock_every_fn every_fn;
+	void *every_data;
+	int every_ms;
 	/* per-source connection counts, shared by the workers */
 	pthread_mutex_t src_lock;
 	struct sock__source *sources[SOCK__SOURCE_BUCKETS];

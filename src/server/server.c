@@ -259,6 +259,19 @@ int sock_server_addr(const struct sock_server *srv, int index,
 	return -ENOENT;
 }
 
+int sock_server_every(struct sock_server *srv, int interval_ms,
+		      sock_every_fn fn, void *data)
+{
+	if (!srv || (fn && interval_ms < 1))
+		return -EINVAL;
+	if (srv->ran)
+		return -EBUSY;
+	srv->every_fn = fn;
+	srv->every_data = data;
+	srv->every_ms = interval_ms;
+	return 0;
+}
+
 int sock_server_backlog(struct sock_server *srv, int index, int backlog)
 {
 	struct sock__listener *l;

@@ -106,6 +106,15 @@ static void tick(struct sock_timer *t, void *arg)
 		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+static void every(struct sock_timer *t, void *arg)
+{
+	struct sock__worker *w = arg;
+
+	(void)t;
+	if (!w->stopping && !atomic_load(&w->srv->stopping))
+		w->srv->every_fn(w->srv, w->srv->every_data);
+}
+
 static void grace_over(struct sock_timer *t, void *arg)
 {
 	struct sock__worker *w = arg;
@@ -121,6 +130,7 @@ static void begin_stop(struct sock__worker *w)
 	size_t i;
 
 	w->stopping = true;
+	sock_timer_stop(w->loop, &w->every);
 	for (i = 0; i < w->nlis; i++)
 		sock__listener_close(w->lis[i]);
 	if (w->index == 0)
@@ -171,6 +181,7 @@ int sock__worker_init(struct sock_server *srv, struct sock__worker *w,
 	sock__list_init(&w->linger);
 	sock_timer_init(&w->tick, tick, w);
 	sock_timer_init(&w->grace, grace_over, w);
+	sock_timer_init(&w->every, every, w);
 	w->tick_ms = tick_interval(&srv->cfg);
 	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	err = sock_loop_new(&w->loop, srv->cfg.engine);
@@ -222,6 +233,10 @@ static void start_worker(struct sock__worker *w)
 	if (w->index == 0)
 		sock__server_open_adopted(w->srv);
 	if (sock_timer_start(w->loop, &w->tick, w->tick_ms, w->tick_ms))
+		w->run_err = -ENOMEM;
+	if (w->index == 0 && w->srv->every_fn &&
+	    sock_timer_start(w->loop, &w->every, w->srv->every_ms,
+			     w->srv->every_ms))
 		w->run_err = -ENOMEM;
 }
 

@@ -43,7 +43,7 @@ enum variant {
 	PLAIN,
 	SIGNALS, /* stop_on_signals; the client stops it with SIGTERM */
 	WORKERS, /* two workers */
-	ACCESS,	 /* allow and deny ranges and a verify hook, two workers */
+	ACCESS,	 /* ranges, verify and periodic hooks, a backlog, two workers */
 };
 
 struct serve {
@@ -382,6 +382,14 @@ static bool verify_yes(const struct sock_addr *peer,
 	return true;
 }
 
+static void every_noop(struct sock_server *srv, void *data)
+{
+	(void)srv;
+	(void)data;
+}
+
+/* The rules, and the periodic hook's timer, which a failed allocation
+ * must end cleanly too. */
 static int add_access(struct sock_server *srv, int index)
 {
 	int err;
@@ -393,6 +401,10 @@ static int add_access(struct sock_server *srv, int index)
 		err = sock_server_allow(srv, index, "::1");
 	if (!err)
 		err = sock_server_verify(srv, index, verify_yes, NULL);
+	if (!err)
+		err = sock_server_every(srv, 50, every_noop, NULL);
+	if (!err)
+		err = sock_server_backlog(srv, index, 16);
 	return err;
 }
 
