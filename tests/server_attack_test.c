@@ -75,29 +75,6 @@ static long long timed_echo(struct sock *c, int i)
 
 /* ---- the connection cap, with workers ---- */
 
-static struct shared *counter;
-
-static void counted_open(struct sock_conn *c)
-{
-	(void)c;
-	shared_enter(counter);
-}
-
-static void counted_close(struct sock_conn *c, int err)
-{
-	(void)c;
-	(void)err;
-	shared_leave(counter);
-}
-
-static void counted_handle(struct sock *c, const struct sock_addr *peer,
-			   void *data)
-{
-	shared_enter(counter);
-	blk_echo(c, peer, data);
-	shared_leave(counter);
-}
-
 #define CAP_CLIENTS 16
 #define CAP 2
 
@@ -108,12 +85,8 @@ static void counted_handle(struct sock *c, const struct sock_addr *peer,
  */
 static void cap_case(enum sock_mode mode)
 {
-	struct sock_service svc = { .name = "counted",
-				    .mode = mode,
-				    .on_open = counted_open,
-				    .on_data = ev_echo_data,
-				    .on_close = counted_close,
-				    .handle = counted_handle };
+	struct sock_service svc = counted_svc(mode);
+	struct shared *counter;
 	struct sock_server_config cfg = { .workers = 4, .max_conns = CAP };
 	char addr[SOCK_ADDR_STRLEN], buf[8];
 	struct pollfd p[CAP_CLIENTS];
@@ -122,7 +95,7 @@ static void cap_case(enum sock_mode mode)
 	long long end;
 	int i, served = 0;
 
-	counter = shared_new();
+	counter = counted_reset();
 	ts_new(&t, &cfg);
 	ts_add(&t, &svc, SOCK_STREAM, "127.0.0.1:0", 0);
 	ts_addr(&t, 0, addr);

@@ -5,40 +5,13 @@
 
 /* ---- the connection cap: extra connections wait, none is lost ---- */
 
-static struct shared *counter;
-
-static void counted_echo(struct sock *c, const struct sock_addr *peer,
-			 void *data)
-{
-	shared_enter(counter);
-	blk_echo(c, peer, data);
-	shared_leave(counter);
-}
-
-static void counted_open(struct sock_conn *c)
-{
-	(void)c;
-	shared_enter(counter);
-}
-
-static void counted_close(struct sock_conn *c, int err)
-{
-	(void)c;
-	(void)err;
-	shared_leave(counter);
-}
-
 #define CLIENTS 20
 #define CAP 5
 
 static void cap_case(enum sock_mode mode)
 {
-	struct sock_service svc = { .name = "counted",
-				    .mode = mode,
-				    .handle = counted_echo,
-				    .on_open = counted_open,
-				    .on_data = ev_echo_data,
-				    .on_close = counted_close };
+	struct sock_service svc = counted_svc(mode);
+	struct shared *counter;
 	struct sock_server_config cfg = { .max_conns = CAP, .pool_threads = 8 };
 	char addr[SOCK_ADDR_STRLEN], buf[16];
 	struct pollfd p[CLIENTS];
@@ -47,7 +20,7 @@ static void cap_case(enum sock_mode mode)
 	struct tserver t;
 	int i, index, want, served = 0;
 
-	counter = shared_new();
+	counter = counted_reset();
 	ts_new_in(&t, &cfg, mode == SOCK_MODE_FORK);
 	index = ts_add(&t, &svc, SOCK_STREAM, "127.0.0.1:0", 0);
 	ts_addr(&t, index, addr);

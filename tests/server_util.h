@@ -736,4 +736,53 @@ static inline void shared_leave(struct shared *s)
 	atomic_fetch_sub(&s->now, 1);
 }
 
+/* ---- an echo service that counts who it serves at once ---- */
+
+/* The counter the counted_* handlers keep (one per test program, set
+ * with counted_reset before the server starts). */
+static inline struct shared **counted_slot(void)
+{
+	static struct shared *counter;
+
+	return &counter;
+}
+
+static inline struct shared *counted_reset(void)
+{
+	*counted_slot() = shared_new();
+	return *counted_slot();
+}
+
+static inline void counted_open(struct sock_conn *c)
+{
+	(void)c;
+	shared_enter(*counted_slot());
+}
+
+static inline void counted_close(struct sock_conn *c, int err)
+{
+	(void)c;
+	(void)err;
+	shared_leave(*counted_slot());
+}
+
+static inline void counted_echo(struct sock *c, const struct sock_addr *peer,
+				void *data)
+{
+	shared_enter(*counted_slot());
+	blk_echo(c, peer, data);
+	shared_leave(*counted_slot());
+}
+
+/* Echo in mode, counted: on_open/on_close or around the handler. */
+static inline struct sock_service counted_svc(enum sock_mode mode)
+{
+	return (struct sock_service){ .name = "counted",
+				      .mode = mode,
+				      .on_open = counted_open,
+				      .on_data = ev_echo_data,
+				      .on_close = counted_close,
+				      .handle = counted_echo };
+}
+
 #endif /* SOCK_SERVER_UTIL_H */
