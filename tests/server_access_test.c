@@ -178,8 +178,11 @@ static void v4_mapped_peers_meet_ipv4_ranges(void)
 }
 ENGINE_TEST(v4_mapped_peers_meet_ipv4_ranges)
 
-/* What a blocking handler was told of its peer. */
+/* What a blocking handler was told of its peer (written in the handler's
+ * thread, read in the test's: under the lock, since the socket between
+ * them is no synchronisation ThreadSanitizer can see). */
 static char handler_peer[SOCK_ADDR_STRLEN];
+static pthread_mutex_t handler_peer_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void echo_noting_peer(struct sock *c, const struct sock_addr *peer,
 			     void *data)
@@ -188,7 +191,9 @@ static void echo_noting_peer(struct sock *c, const struct sock_addr *peer,
 	ssize_t n;
 
 	(void)data;
+	pthread_mutex_lock(&handler_peer_lock);
 	CHECK(sock_addr_format(peer, handler_peer, sizeof(handler_peer)) > 0);
+	pthread_mutex_unlock(&handler_peer_lock);
 	while ((n = sock_recv(c, buf, sizeof(buf), 0)) > 0)
 		CHECK_OK(sock_sendall(c, buf, (size_t)n, NULL, 0));
 }
@@ -240,7 +245,9 @@ static void dual_stack_peers_are_ipv4(void)
 	echo_once(&c, "thread mode");
 	local_text(&c, mine);
 	CHECK_OK(sock_close(&c));
+	pthread_mutex_lock(&handler_peer_lock);
 	CHECK_STR(handler_peer, mine);
+	pthread_mutex_unlock(&handler_peer_lock);
 
 	snprintf(uv4, sizeof(uv4), "127.0.0.1:%d", ts_port(&t, udp_index));
 	client_from(&u, SOCK_DGRAM, "127.0.0.3", uv4);

@@ -157,7 +157,9 @@ struct sock_server {
 	/* a service forks handlers: connections are shut down before they
 	 * are closed, since a child may hold their descriptors */
 	bool forks;
-	bool ran;
+	/* set by run, read by the calls that must come before it, which
+	 * another thread may make (refused then, not raced) */
+	atomic_bool ran;
 	int next_index;
 	struct sock__adopted *adopted;
 	/* access rules of the listeners that have some (access.c) */

@@ -445,9 +445,8 @@ int sock_server_run(struct sock_server *srv)
 	unsigned int i;
 	int err;
 
-	if (srv->ran)
+	if (atomic_exchange(&srv->ran, true))
 		return -EBUSY;
-	srv->ran = true;
 	if (srv->cfg.stop_on_signals) {
 		err = catch_signals(srv);
 		/* Not started: the signals blocked so far are unblocked. */
