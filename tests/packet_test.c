@@ -13,6 +13,7 @@
 #include <sched.h>
 
 #define ETHERTYPE_SEED 0x0801 /* the seed's ethertype */
+#define ETHERTYPE_PROBE 0x88b6 /* local experimental: the path probe */
 #define FRAME_LEN (6 + 6 + 2 + 30 + 7 + 30 + 4)
 
 static const unsigned char seed_mac[6] = { 1, 2, 3, 4, 5, 6 };
@@ -32,7 +33,40 @@ static void seed_frame(unsigned char frame[FRAME_LEN], uint16_t type)
 	memcpy(frame + 81, checksum, 4);
 }
 
-/* Enter a new network namespace holding pkta <-> pktb, both up. */
+/*
+ * A link set up is not yet a link that carries frames: the kernel attaches
+ * its queueing discipline later, from its link-watch work, which it batches
+ * up to a second apart when many links change (tests in parallel), and a
+ * frame sent before that is dropped without an error.  So frames of a probe
+ * ethertype go from pkta every 20 ms until pktb sees one: 10 s at most.
+ */
+static void wait_for_path(void)
+{
+	unsigned char frame[FRAME_LEN], buf[2048];
+	struct sock tx = SOCK_CLOSED, rx = SOCK_CLOSED;
+	long long deadline = test_now_ms() + 10000;
+	int got = 0;
+
+	seed_frame(frame, ETHERTYPE_PROBE);
+	CHECK_OK(sock_open(&rx, AF_PACKET, SOCK_RAW, htons(ETHERTYPE_PROBE)));
+	CHECK_OK(sock_bind(&rx, "packet:pktb:0x88b6"));
+	CHECK_OK(sock_settimeout(&rx, 20));
+	CHECK_OK(sock_open(&tx, AF_PACKET, SOCK_RAW, 0));
+	CHECK_OK(sock_bind(&tx, "packet:pkta"));
+	while (got <= 0 && test_now_ms() < deadline) {
+		CHECK_INT(sock_send(&tx, frame, sizeof(frame), 0), ==,
+			  sizeof(frame));
+		got = sock_recv(&rx, buf, sizeof(buf), 0);
+		if (got < 0)
+			CHECK_ERR(got, -ETIMEDOUT);
+	}
+	CHECK_INT(got, ==, sizeof(frame));
+	CHECK_OK(sock_close(&tx));
+	CHECK_OK(sock_close(&rx));
+}
+
+/* Enter a new network namespace holding pkta <-> pktb, both up and
+ * carrying frames from pkta to pktb. */
 static void enter_veth_namespace(void)
 {
 	int rc;
@@ -49,6 +83,7 @@ static void enter_veth_namespace(void)
 		SKIP("ip(8) is not installed");
 	if (WEXITSTATUS(rc) != 0)
 		SKIP("cannot create a veth pair (status %d)", WEXITSTATUS(rc));
+	wait_for_path();
 }
 
 /* A raw packet socket on interface ifname for ethertype type (0: sends

@@ -40,7 +40,8 @@ netns_up() {
 	} | ip -n "$NS_C" -batch - || return 1
 	ip -n "$NS_S" addr add 10.78.0.1/24 dev adv0 &&
 		ip -n "$NS_S" link set adv0 up &&
-		ip -n "$NS_S" link set lo up
+		ip -n "$NS_S" link set lo up &&
+		wait_link "$NS_S" adv0 && wait_link "$NS_C" adv1
 }
 
 netns_down() {

@@ -551,6 +551,13 @@ else
 		timeout 60 unshare -n bash -c '
 			ip link add exa type veth peer name exb &&
 			ip link set exa up && ip link set exb up || exit 1
+			# Frames go once both links have their qdisc (lib.sh,
+			# wait_link): 10 s at most.
+			for i in $(seq 200); do
+				ip link show exa | grep -q "qdisc noop" ||
+				ip link show exb | grep -q "qdisc noop" || break
+				sleep 0.05
+			done
 			python3 -c "import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0801))
 s.bind((\"exb\", 0x0801))

@@ -140,6 +140,29 @@ wait_port() {
 	return 1
 }
 
+# wait_link NS DEV...: wait until each link DEV of namespace NS carries
+# frames.  A link set up gets its queueing discipline later, from the
+# kernel's link-watch work (batched up to a second apart when many links
+# change), and until then what it sends is dropped without an error: `ip
+# link` says "qdisc noop" (or no state UP) until then.
+wait_link() {
+	local ns=$1 dev out
+
+	shift
+	for dev in "$@"; do
+		for _ in $(seq $((LIB_WAIT * 20))); do
+			out=$(ip -n "$ns" link show dev "$dev" 2>/dev/null)
+			case "$out" in
+			*"qdisc noop"*) ;;
+			*"state UP"*) continue 2 ;;
+			esac
+			sleep 0.05
+		done
+		echo "    link $dev in $ns not up after ${LIB_WAIT}s: $out" >&2
+		return 1
+	done
+}
+
 start_bg() {
 	timeout --kill-after=2 "$LIB_BG_LIMIT" "$@" &
 	BG_PID=$!

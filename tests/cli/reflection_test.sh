@@ -51,8 +51,8 @@ ns_setup() {
 	ip -n "$NSA" addr add "$A/24" dev va || return 1
 	ip -n "$NSB" addr add "$B/24" dev vb || return 1
 	ip -n "$NSA" link set lo up && ip -n "$NSA" link set va up &&
-		ip -n "$NSB" link set lo up && ip -n "$NSB" link set vb up ||
-		return 1
+		ip -n "$NSB" link set lo up && ip -n "$NSB" link set vb up &&
+		wait_link "$NSA" va && wait_link "$NSB" vb || return 1
 	mac_a=$(ip netns exec "$NSA" cat /sys/class/net/va/address)
 	mac_b=$(ip netns exec "$NSB" cat /sys/class/net/vb/address)
 	ip -n "$NSA" neigh replace "$B" lladdr "$mac_b" dev va nud permanent &&
