@@ -12,7 +12,7 @@
 
 #include <sched.h>
 
-#define ETHERTYPE_SEED 0x0801 /* the seed's ethertype */
+#define ETHERTYPE_SEED 0x0801  /* the seed's ethertype */
 #define ETHERTYPE_PROBE 0x88b6 /* local experimental: the path probe */
 #define FRAME_LEN (6 + 6 + 2 + 30 + 7 + 30 + 4)
 
