@@ -644,9 +644,10 @@ int sock_shutdown(struct sock *s, int how) SOCK_WUR;
 
 /*
  * Python's create_connection(): resolve address text ("host:port", or a
- * Unix address) for socket type (SOCK_STREAM or SOCK_DGRAM) and try each
- * address in turn until one connects.  ONE deadline, timeout_ms from now,
- * covers the lookup and every attempt.  On success s is connected, in
+ * Unix address) for socket type (SOCK_STREAM or SOCK_DGRAM) and try the
+ * addresses until one connects: for a stream, with Happy Eyeballs (see
+ * sock_connect_with()), so a silent address does not hold up the others.
+ * ONE deadline, timeout_ms from now, covers the lookup and every attempt.  On success s is connected, in
  * blocking mode (timeout SOCK_FOREVER); change it with sock_settimeout().
  * With timeout 0, as in Python, a TCP connect that cannot complete at once
  * fails with -EINPROGRESS (a Unix connect completes or fails at once).
@@ -666,6 +667,77 @@ int sock_connect(struct sock *s, int type, const char *addr,
  */
 int sock_connect_from(struct sock *s, int type, const char *addr,
 		      const char *source, int timeout_ms) SOCK_WUR;
+
+/* The most attempts sock_connect_with() makes (and reports). */
+#define SOCK_CONNECT_ATTEMPTS 16
+
+/* One connection attempt, in a struct sock_connect_report. */
+struct sock_connect_attempt {
+	struct sock_addr addr; /* the address tried */
+	int start_ms;	       /* when it began, after the call began */
+	int end_ms;	       /* when it ended */
+	/* 0: it connected (the call's socket); -ECANCELED: closed when
+	 * another won; -ETIMEDOUT: still under way at the deadline; or its
+	 * error (-ECONNREFUSED, -ENETUNREACH, the setup hook's code ...). */
+	int result;
+};
+
+/* One lookup, in a struct sock_connect_report. */
+struct sock_connect_lookup {
+	int family; /* AF_INET6 or AF_INET; AF_UNSPEC: one lookup for both */
+	int end_ms; /* when it answered; -1: it had not when the call ended */
+	int result; /* addresses found, or the resolver's code */
+};
+
+/*
+ * What a connect did, for Python's all_errors and curl's timings in one:
+ * each lookup and each attempt in the order begun, with times in
+ * milliseconds after the call began.  A literal address has no lookup.
+ */
+struct sock_connect_report {
+	int total_ms;
+	int n_lookups;
+	struct sock_connect_lookup lookup[2];
+	int n_attempts;
+	struct sock_connect_attempt attempt[SOCK_CONNECT_ATTEMPTS];
+};
+
+/* Options of sock_connect_with(); zero for each default. */
+struct sock_connect_options {
+	/* Python's source_address: "host:port" (port 0 for any) to bind
+	 * each attempt's socket to, or NULL. */
+	const char *source;
+	/* Happy Eyeballs' connection attempt delay: how long an attempt
+	 * runs alone before the next begins beside it.  0: 250 ms; else
+	 * 10 to 2000 ms (RFC 8305's bounds). */
+	int attempt_delay_ms;
+	/* Called on each attempt's new socket, before it is bound and
+	 * connected (Go's Dialer.Control), for options such as
+	 * SO_MARK or SO_RCVBUF: addr is where it will connect.  Return 0,
+	 * or a negative code that ends that attempt with it. */
+	int (*setup)(struct sock *s, const struct sock_addr *addr, void *arg);
+	void *setup_arg;
+	/* Filled in when not NULL, whether the call succeeds or fails. */
+	struct sock_connect_report *report;
+};
+
+/*
+ * sock_connect() with options (opt may be NULL).  For a stream socket and
+ * a timeout other than 0 this is Happy Eyeballs (RFC 8305), which
+ * sock_connect() and sock_connect_from() use too: a name is looked up for
+ * IPv6 and IPv4 at once (an IPv4 answer waits 50 ms for the IPv6 one);
+ * the addresses are tried with the families alternating, IPv6 first; an
+ * attempt that is still under way after the attempt delay gets the next
+ * one beside it, an attempt that fails starts the next at once; the first
+ * to connect wins and the others are closed.  Everything stays within
+ * the one deadline; a lookup still running when the race is won is left
+ * to finish by itself.  Datagram, Unix and zero-timeout connects try the
+ * addresses in turn.  Returns as sock_connect(), or -EINVAL for an
+ * attempt delay out of bounds.
+ */
+int sock_connect_with(struct sock *s, int type, const char *addr,
+		      int timeout_ms,
+		      const struct sock_connect_options *opt) SOCK_WUR;
 
 /* Flags of sock_listen(). */
 enum sock_listen_flag {
@@ -693,6 +765,19 @@ enum sock_listen_flag {
  */
 int sock_listen(struct sock *s, int type, const char *addr, int backlog,
 		int flags) SOCK_WUR;
+
+/*
+ * sock_listen() with a setup hook, called on each new socket after
+ * SO_REUSEADDR and the flags' options are set and before it is bound (for
+ * options such as TCP_FASTOPEN, SO_RCVBUF or IP_FREEBIND): addr is the
+ * address it will be bound to.  The hook returns 0, or a negative code
+ * that ends the attempt at that address with it.
+ */
+int sock_listen_with(struct sock *s, int type, const char *addr, int backlog,
+		     int flags,
+		     int (*setup)(struct sock *s, const struct sock_addr *addr,
+				  void *arg),
+		     void *arg) SOCK_WUR;
 
 /* ------------------------------------------------------------------ */
 /* Sending and receiving                                               */

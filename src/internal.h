@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SOCK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -96,6 +98,43 @@ bool sock__addr_is_local_text(const char *text);
  */
 ssize_t sock__resolve(const char *text, int family, int type, int flags,
 		      struct sock_addrinfo *out, size_t max, int64_t deadline);
+
+/*
+ * A name looked up for both families at once, each in a worker thread
+ * (RFC 8305, section 3): pending[0] is AF_INET6's lookup, pending[1]
+ * AF_INET's, NULL once taken.
+ */
+struct lookup;
+
+struct sock__lookups {
+	struct lookup *pending[2];
+	pthread_t tid[2];
+	bool started[2];
+	int type;
+	int port; /* a numeric port, or -1 */
+};
+
+/*
+ * Start the lookups of text's host for socket type.  Returns 1 when they
+ * are under way, 0 when text needs no lookup or no room was left for two
+ * (sock__resolve is then the way: b holds nothing), or a negative code
+ * for bad text.
+ */
+int sock__lookups_start(struct sock__lookups *b, const char *text, int type);
+
+/* The family of b->pending[i]. */
+int sock__lookups_family(int i);
+
+/* A descriptor readable once lookup i answered; -1 once it was taken. */
+int sock__lookups_fd(const struct sock__lookups *b, int i);
+
+/* Lookup i's addresses (count, or a negative code) once it answered;
+ * -EAGAIN before. */
+ssize_t sock__lookups_take(struct sock__lookups *b, int i,
+			   struct sock_addrinfo *out, size_t max);
+
+/* Give up the lookups not taken: each worker frees its own when done. */
+void sock__lookups_end(struct sock__lookups *b);
 
 /* Lookup threads still running, those abandoned at a deadline included
  * (tests wait for them before the process ends). */

@@ -311,43 +311,79 @@ static bool type_is_known(int type)
 	       type == SOCK_RAW;
 }
 
-static ssize_t resolve_inet(const char *text, int family, int type, int flags,
-			    struct sock_addrinfo *out, size_t max,
-			    int64_t deadline)
-{
-	struct addrinfo hints = { .ai_family = family, .ai_flags = flags };
-	char host[NI_MAXHOST], port[SERV_MAX];
+/* "host:port" text taken apart for getaddrinfo(). */
+struct inet_query {
+	struct addrinfo hints;
+	char host[NI_MAXHOST];
+	char port[SERV_MAX];
 	bool numeric_port;
-	ssize_t n, i;
+	int type;
+};
+
+static int query_prepare(struct inet_query *q, const char *text, int family,
+			 int type, int flags)
+{
 	int err;
 
-	err = sock__split_hostport(text, strlen(text), host, sizeof(host), port,
-				   sizeof(port));
+	memset(&q->hints, 0, sizeof(q->hints));
+	q->hints.ai_family = family;
+	q->hints.ai_flags = flags;
+	q->type = type;
+	err = sock__split_hostport(text, strlen(text), q->host,
+				   sizeof(q->host), q->port, sizeof(q->port));
 	if (!err)
-		err = check_port(port, &numeric_port);
+		err = check_port(q->port, &q->numeric_port);
 	if (err)
 		return err;
-	if (host[0] == '\0')
-		strcpy(host, family == AF_INET6 ? "::" : "0.0.0.0");
-	if (host_is_numeric_form(host))
-		hints.ai_flags |= AI_NUMERICHOST;
-	hints.ai_socktype = type_is_known(type) ? type : SOCK_STREAM;
-	/* A port number is set afterwards rather than looked up: raw
-	 * sockets have no services, and getaddrinfo() would take 65536. */
-	n = lookup(host, numeric_port ? NULL : port, &hints, out, max,
-		   deadline);
-	if (n == SOCK_ENONAME && (hints.ai_flags & AI_NUMERICHOST))
-		return numeric_host_error(host);
+	if (q->host[0] == '\0')
+		strcpy(q->host, family == AF_INET6 ? "::" : "0.0.0.0");
+	if (host_is_numeric_form(q->host))
+		q->hints.ai_flags |= AI_NUMERICHOST;
+	q->hints.ai_socktype = type_is_known(type) ? type : SOCK_STREAM;
+	return 0;
+}
+
+/* The service getaddrinfo() looks up: a port number is set afterwards
+ * rather than looked up (raw sockets have no services, and getaddrinfo()
+ * would take 65536). */
+static const char *query_service(const struct inet_query *q)
+{
+	return q->numeric_port ? NULL : q->port;
+}
+
+/* The n results of a lookup for q, given their port and type. */
+static ssize_t query_finish(const struct inet_query *q,
+			    struct sock_addrinfo *out, ssize_t n)
+{
+	ssize_t i;
+
+	if (n == SOCK_ENONAME && (q->hints.ai_flags & AI_NUMERICHOST))
+		return numeric_host_error(q->host);
 	for (i = 0; i < n; i++) {
-		if (numeric_port &&
-		    sock_addr_set_port(&out[i].addr, atoi(port)) < 0)
+		if (q->numeric_port &&
+		    sock_addr_set_port(&out[i].addr, atoi(q->port)) < 0)
 			return SOCK_ERESOLVE;
-		if (!type_is_known(type)) {
-			out[i].type = type;
+		if (!type_is_known(q->type)) {
+			out[i].type = q->type;
 			out[i].protocol = 0;
 		}
 	}
 	return n;
+}
+
+static ssize_t resolve_inet(const char *text, int family, int type, int flags,
+			    struct sock_addrinfo *out, size_t max,
+			    int64_t deadline)
+{
+	struct inet_query q;
+	ssize_t n;
+	int err;
+
+	err = query_prepare(&q, text, family, type, flags);
+	if (err)
+		return err;
+	n = lookup(q.host, query_service(&q), &q.hints, out, max, deadline);
+	return query_finish(&q, out, n);
 }
 
 ssize_t sock__resolve(const char *text, int family, int type, int flags,
@@ -358,6 +394,100 @@ ssize_t sock__resolve(const char *text, int family, int type, int flags,
 	if (sock__addr_is_local_text(text))
 		return resolve_local(text, family, type, out);
 	return resolve_inet(text, family, type, flags, out, max, deadline);
+}
+
+/* ------------------------------------------------------------------ */
+/* Both families at once (RFC 8305, section 3)                         */
+/* ------------------------------------------------------------------ */
+
+/* The order of the families in struct sock__lookups. */
+static const int both_families[2] = { AF_INET6, AF_INET };
+
+int sock__lookups_start(struct sock__lookups *b, const char *text, int type)
+{
+	struct inet_query q;
+	struct lookup *l;
+	int err, i;
+
+	memset(b, 0, sizeof(*b));
+	if (sock__addr_is_local_text(text))
+		return 0;
+	err = query_prepare(&q, text, AF_UNSPEC, type, 0);
+	if (err)
+		return err;
+	if (q.hints.ai_flags & AI_NUMERICHOST)
+		return 0;
+	b->type = type;
+	b->port = q.numeric_port ? atoi(q.port) : -1;
+	for (i = 0; i < 2; i++) {
+		q.hints.ai_family = both_families[i];
+		l = lookup_new(q.host, query_service(&q), &q.hints);
+		if (!l) {
+			/* No room for a second lookup: one lookup, as for a
+			 * literal, is the answer that costs nothing more. */
+			sock__lookups_end(b);
+			return 0;
+		}
+		b->pending[i] = l;
+		b->started[i] = lookup_start(l, &b->tid[i]);
+	}
+	return 1;
+}
+
+int sock__lookups_family(int i)
+{
+	return both_families[i];
+}
+
+int sock__lookups_fd(const struct sock__lookups *b, int i)
+{
+	const struct lookup *l = b->pending[i];
+
+	return l ? l->efd : -1;
+}
+
+ssize_t sock__lookups_take(struct sock__lookups *b, int i,
+			   struct sock_addrinfo *out, size_t max)
+{
+	struct lookup *l = b->pending[i];
+	struct inet_query q;
+	ssize_t n;
+
+	if (!l)
+		return -EINVAL;
+	if (!atomic_load_explicit(&l->done, memory_order_acquire))
+		return -EAGAIN;
+	n = l->eai ? sock__gai_error(l->eai, l->saved_errno)
+		   : copy_results(l->res, out, max);
+	if (b->started[i])
+		pthread_join(b->tid[i], NULL);
+	lookup_put(l);
+	b->pending[i] = NULL;
+	/* What query_finish needs of the query: its port and type. */
+	memset(&q, 0, sizeof(q));
+	q.type = b->type;
+	q.numeric_port = b->port >= 0;
+	snprintf(q.port, sizeof(q.port), "%d", b->port);
+	return query_finish(&q, out, n);
+}
+
+void sock__lookups_end(struct sock__lookups *b)
+{
+	struct lookup *l;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		l = b->pending[i];
+		if (!l)
+			continue;
+		if (b->started[i] &&
+		    atomic_load_explicit(&l->done, memory_order_acquire))
+			pthread_join(b->tid[i], NULL);
+		else if (b->started[i])
+			pthread_detach(b->tid[i]);
+		lookup_put(l);
+		b->pending[i] = NULL;
+	}
 }
 
 int sock_resolve(struct sock_addr *addr, const char *text, int type,
