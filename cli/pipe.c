@@ -93,25 +93,78 @@ static const struct cli_command connect_command = {
 		"silent for 2 s\n"
 		"                (or SECONDS)\n"
 		"  -4, -6        only IPv4 or only IPv6 addresses\n"
-		"  -v            tell on standard error whom we talk to\n"
+		"  -v            tell on standard error whom we talk to, and\n"
+		"                each lookup and connection attempt\n"
 		"  -w SECONDS    give up connecting, or on a session where "
 		"nothing moved,\n"
 		"                after SECONDS (default: no limit)\n",
 };
 
+static const char *family_name(int family)
+{
+	return family == AF_INET6 ? "IPv6" : family == AF_INET ? "IPv4" : "both";
+}
+
+/* With -v: each lookup and attempt of the connect, as the report has
+ * them (Happy Eyeballs races IPv6 against IPv4). */
+static void tell_report(const struct cli_options *o,
+			const struct sock_connect_report *r)
+{
+	const struct sock_connect_attempt *a;
+	char text[SOCK_ADDR_STRLEN];
+	int i;
+
+	if (!o->verbose)
+		return;
+	for (i = 0; i < r->n_lookups; i++) {
+		if (r->lookup[i].end_ms < 0)
+			fprintf(stderr, "sock: lookup %s: no answer yet\n",
+				family_name(r->lookup[i].family));
+		else if (r->lookup[i].result < 0)
+			fprintf(stderr, "sock: lookup %s: %s, at %d ms\n",
+				family_name(r->lookup[i].family),
+				sock_strerror(r->lookup[i].result),
+				r->lookup[i].end_ms);
+		else
+			fprintf(stderr,
+				"sock: lookup %s: %d address%s, at %d ms\n",
+				family_name(r->lookup[i].family),
+				r->lookup[i].result,
+				r->lookup[i].result == 1 ? "" : "es",
+				r->lookup[i].end_ms);
+	}
+	for (i = 0; i < r->n_attempts; i++) {
+		a = &r->attempt[i];
+		if (sock_addr_format(&a->addr, text, sizeof(text)) < 0)
+			snprintf(text, sizeof(text), "?");
+		fprintf(stderr, "sock: attempt %s: %d to %d ms, %s\n", text,
+			a->start_ms, a->end_ms,
+			a->result == 0		  ? "connected"
+			: a->result == -ECANCELED ? "closed: another won"
+						  : sock_strerror(a->result));
+	}
+}
+
 int cmd_connect(int argc, char **argv)
 {
+	struct sock_connect_report report;
+	struct sock_connect_options opt = { .report = &report };
+	int type, err, ret;
 	struct cli_options o;
 	struct sock_addr peer;
 	const char *addr;
 	struct sock s;
-	int err, ret;
 
 	ret = operand(&connect_command, argc, argv, &o, &addr);
 	if (ret >= 0)
 		return ret;
-	err = cli_connect(&s, o.udp ? SOCK_DGRAM : SOCK_STREAM, addr, o.family,
-			  o.wait_ms);
+	type = o.udp ? SOCK_DGRAM : SOCK_STREAM;
+	if (o.family == AF_UNSPEC && !cli_addr_is_unix(addr)) {
+		err = sock_connect_with(&s, type, addr, o.wait_ms, &opt);
+		tell_report(&o, &report);
+	} else {
+		err = cli_connect(&s, type, addr, o.family, o.wait_ms);
+	}
 	if (err)
 		return cli_addr_fail("connect to", addr, err);
 	if (!sock_getpeername(&s, &peer))

@@ -136,12 +136,29 @@ if wait_file "$TMP_DIR/l.err" '^sock: listening on 127\.0\.0\.1:[0-9]+$'; then
 	sk connect -v $LO:"$port" <<<"hi"
 	[ "$RC" = 0 ] && grep -q "^sock: connected to 127.0.0.1:$port$" "$ERR" &&
 		pass verbose.connect || fail verbose.connect "$(show "$ERR")"
+	grep -Eq "^sock: attempt 127\.0\.0\.1:$port: [0-9]+ to [0-9]+ ms, connected$" "$ERR" &&
+		pass verbose.connect.attempt ||
+		fail verbose.connect.attempt "$(show "$ERR")"
 	bg_ok verbose.listen "$listener"
 	grep -Eq '^sock: connection from 127\.0\.0\.1:[0-9]+$' "$TMP_DIR/l.err" &&
 		[ "$(cat "$TMP_DIR/l.out")" = hi ] && pass verbose.listen.peer ||
 		fail verbose.listen.peer "$(show "$TMP_DIR/l.err")"
 else
 	fail verbose.listen "no address told: $(show "$TMP_DIR/l.err")"
+fi
+
+# -v tells each lookup and attempt, also when all failed: a name's two
+# lookups (localhost may have no IPv6 address: that lookup then fails),
+# and a refused attempt.
+port=$(free_port)
+sk connect -v -w 5 localhost:"$port" </dev/null
+if [ "$RC" = 1 ] && grep -Eq '^sock: lookup IPv6: ' "$ERR" &&
+	grep -Eq '^sock: lookup IPv4: [0-9]+ address(es)?, at [0-9]+ ms$' "$ERR" &&
+	grep -Eq "^sock: attempt 127\.0\.0\.1:$port: [0-9]+ to [0-9]+ ms, connection refused$" "$ERR" &&
+	grep -q "^sock: cannot connect to localhost:$port: connection refused$" "$ERR"; then
+	pass verbose.connect.report
+else
+	fail verbose.connect.report "status $RC $(show "$ERR")"
 fi
 
 # ---- nc ---------------------------------------------------------------------
