@@ -102,7 +102,9 @@ static const struct cli_command connect_command = {
 
 static const char *family_name(int family)
 {
-	return family == AF_INET6 ? "IPv6" : family == AF_INET ? "IPv4" : "both";
+	return family == AF_INET6  ? "IPv6"
+	       : family == AF_INET ? "IPv4"
+				   : "both";
 }
 
 /* With -v: each lookup and attempt of the connect, as the report has

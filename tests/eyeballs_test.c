@@ -249,8 +249,7 @@ static void race(struct sock_connect_report *rep, int aaaa_delay_ms,
 	CHECK_INT(c.family, ==, want_family);
 	/* A liveness bound: "long before the deadline". */
 	CHECK_INT(ms, <, 1000 + TEST_LATE_MS / 5);
-	CHECK_OK(sock_accept(want_family == AF_INET6 ? &l6 : &l4, &conn,
-			     NULL));
+	CHECK_OK(sock_accept(want_family == AF_INET6 ? &l6 : &l4, &conn, NULL));
 	CHECK_OK(sock_sendall(&c, "x", 1, NULL, 0));
 	sock_close(&conn);
 	sock_close(&c);
@@ -418,8 +417,7 @@ static void report_of_a_literal_and_of_an_unknown_name(void)
 	sock_close(&l);
 
 	/* A name no one knows: both lookups say so, no attempt is made. */
-	CHECK_ERR(sock_connect_with(&c, SOCK_STREAM, "nosuch.test:9", 2000,
-				    &o),
+	CHECK_ERR(sock_connect_with(&c, SOCK_STREAM, "nosuch.test:9", 2000, &o),
 		  SOCK_ENONAME);
 	print_report(&r);
 	CHECK_INT(c.fd, ==, -1);
@@ -515,8 +513,8 @@ static void listen_setup_hook_runs_before_bind(void)
 	sock_close(&l);
 	if (!sock_has_ipv6())
 		return;
-	CHECK_ERR(sock_listen_with(&l, SOCK_STREAM, "[::1]:0", 4, 0,
-				   setup_hook, &seen),
+	CHECK_ERR(sock_listen_with(&l, SOCK_STREAM, "[::1]:0", 4, 0, setup_hook,
+				   &seen),
 		  -EPERM);
 	CHECK_INT(l.fd, ==, -1);
 }

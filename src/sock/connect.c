@@ -193,7 +193,7 @@ struct race {
 	int64_t next_at; /* the next attempt's start, while one is open */
 	int64_t delay;
 	struct sock open[SOCK_CONNECT_ATTEMPTS]; /* attempts under way */
-	int line[SOCK_CONNECT_ATTEMPTS];	  /* their report lines */
+	int line[SOCK_CONNECT_ATTEMPTS];	 /* their report lines */
 	int nopen;
 };
 
@@ -355,10 +355,9 @@ static int race_wait(struct race *r)
 					    .events = POLLOUT };
 	for (i = 0; i < 2; i++)
 		if (r->looking[i])
-			pfd[n++] = (struct pollfd){
-				.fd = sock__lookups_fd(&r->lookups, i),
-				.events = POLLIN
-			};
+			pfd[n++] = (struct pollfd){ .fd = sock__lookups_fd(
+							    &r->lookups, i),
+						    .events = POLLIN };
 	if (poll(pfd, (nfds_t)n, race_timeout(r)) <= 0)
 		return -1; /* a time passed, or a signal: the caller looks */
 	for (i = r->nopen - 1; i >= 0; i--) {
@@ -401,8 +400,8 @@ static int race_run(struct race *r, struct sock *s)
 			break;
 		if (race_may_start(r, sock__now_ns())) {
 			/* IPv6 first when its lookup answered by now. */
-			if (r->last < 0 && r->taken[r->first] ==
-						   r->queued[r->first])
+			if (r->last < 0 &&
+			    r->taken[r->first] == r->queued[r->first])
 				r->first = !r->first;
 			if (race_start(r, race_next(r))) {
 				race_remove(r, r->nopen - 1, 0, s);
@@ -435,9 +434,8 @@ static int connect_race(struct attempts *a, struct sock *s, struct race *r,
 
 	r->a = a;
 	r->last = -1;
-	r->delay = (int64_t)(a->opt->attempt_delay_ms
-				     ? a->opt->attempt_delay_ms
-				     : ATTEMPT_DELAY_MS) *
+	r->delay = (int64_t)(a->opt->attempt_delay_ms ? a->opt->attempt_delay_ms
+						      : ATTEMPT_DELAY_MS) *
 		   1000000;
 	if (n > 0) {
 		race_queue(r, ai, n);

@@ -329,8 +329,8 @@ static int query_prepare(struct inet_query *q, const char *text, int family,
 	q->hints.ai_family = family;
 	q->hints.ai_flags = flags;
 	q->type = type;
-	err = sock__split_hostport(text, strlen(text), q->host,
-				   sizeof(q->host), q->port, sizeof(q->port));
+	err = sock__split_hostport(text, strlen(text), q->host, sizeof(q->host),
+				   q->port, sizeof(q->port));
 	if (!err)
 		err = check_port(q->port, &q->numeric_port);
 	if (err)
