@@ -647,8 +647,9 @@ int sock_shutdown(struct sock *s, int how) SOCK_WUR;
  * Unix address) for socket type (SOCK_STREAM or SOCK_DGRAM) and try the
  * addresses until one connects: for a stream, with Happy Eyeballs (see
  * sock_connect_with()), so a silent address does not hold up the others.
- * ONE deadline, timeout_ms from now, covers the lookup and every attempt.  On success s is connected, in
- * blocking mode (timeout SOCK_FOREVER); change it with sock_settimeout().
+ * ONE deadline, timeout_ms from now, covers the lookup and every attempt.
+ * On success s is connected, in blocking mode (timeout SOCK_FOREVER);
+ * change it with sock_settimeout().
  * With timeout 0, as in Python, a TCP connect that cannot complete at once
  * fails with -EINPROGRESS (a Unix connect completes or fails at once).
  * On failure s is closed and the code returned is the most telling of the
@@ -686,7 +687,9 @@ struct sock_connect_attempt {
 struct sock_connect_lookup {
 	int family; /* AF_INET6 or AF_INET; AF_UNSPEC: one lookup for both */
 	int end_ms; /* when it answered; -1: it had not when the call ended */
-	int result; /* addresses found, or the resolver's code */
+	/* Addresses found, the resolver's code, or -EINPROGRESS: no answer
+	 * when the call ended (it was won first, or the deadline passed). */
+	int result;
 };
 
 /*
@@ -705,7 +708,9 @@ struct sock_connect_report {
 /* Options of sock_connect_with(); zero for each default. */
 struct sock_connect_options {
 	/* Python's source_address: "host:port" (port 0 for any) to bind
-	 * each attempt's socket to, or NULL. */
+	 * each attempt's socket to, or NULL.  With a fixed port, an attempt
+	 * beside another of its family fails to bind (-EADDRINUSE) and the
+	 * race goes on with the rest. */
 	const char *source;
 	/* Happy Eyeballs' connection attempt delay: how long an attempt
 	 * runs alone before the next begins beside it.  0: 250 ms; else

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* eyeballs_test.c -- Happy Eyeballs in sock_connect, its report, the setup hooks */
+/* eyeballs_test.c -- Happy Eyeballs in sock_connect, its report, setup hooks */
 
 /*
  * Each test child has its own mount and network namespaces (sandbox.h):
@@ -17,6 +17,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 
 #define DEADLINE_MS 3000
@@ -428,6 +429,119 @@ static void report_of_a_literal_and_of_an_unknown_name(void)
 	dns_stop(&dns);
 }
 
+/* Fill the accept queue of the listener on text: connects go (into c)
+ * until one does not complete within 50 ms. */
+static int fill_queue(const char *text, struct sock *c, int max)
+{
+	int n = 0, err = 0;
+
+	while (n < max) {
+		err = sock_connect(&c[n], SOCK_STREAM, text, 50);
+		if (err)
+			break;
+		n++;
+	}
+	CHECK_ERR(err, -ETIMEDOUT);
+	return n;
+}
+
+static long long cpu_ms(void)
+{
+	struct rusage ru;
+
+	CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+/*
+ * 9 IPv6 and 9 IPv4 addresses, all silent: the race opens its 16
+ * attempts and then only waits for them (a poll() that returned at once
+ * for an attempt it could not start spun a core until the deadline).
+ */
+static void attempts_all_used_wait_without_spinning(void)
+{
+	static struct sock l[18], fill[18][8];
+	struct sock_connect_options o = { .attempt_delay_ms = 10 };
+	struct sock_connect_report r;
+	char hosts[2048], text[64];
+	size_t used = 0;
+	int nfill[18], i, port, rc;
+	long long t0, c0, wall, cpu;
+	struct sock c;
+
+	if (!sock_has_ipv6())
+		SKIP("no IPv6 on this machine");
+	for (i = 0; i < 18; i++)
+		used += (size_t)snprintf(hosts + used, sizeof(hosts) - used,
+					 i < 9 ? "fd00::%d many.test\n"
+					       : "127.0.0.%d many.test\n",
+					 i < 9 ? i + 1 : i - 7);
+	sandbox_enter();
+	sandbox_file("/etc/hosts", hosts);
+	rc = system("for i in 1 2 3 4 5 6 7 8 9; do"
+		    " ip -6 addr add fd00::$i/128 dev lo nodad || exit 1; "
+		    "done");
+	if (rc != 0)
+		SKIP("cannot add IPv6 addresses to lo (status %d)", rc);
+	port = free_port();
+	for (i = 0; i < 18; i++) {
+		if (i < 9)
+			snprintf(text, sizeof(text), "[fd00::%d]:%d", i + 1,
+				 port);
+		else
+			snprintf(text, sizeof(text), "127.0.0.%d:%d", i - 7,
+				 port);
+		CHECK_OK(sock_listen(&l[i], SOCK_STREAM, text, 1, 0));
+		nfill[i] = fill_queue(text, fill[i], 8);
+	}
+	snprintf(text, sizeof(text), "many.test:%d", port);
+	o.report = &r;
+	t0 = test_now_ms();
+	c0 = cpu_ms();
+	CHECK_ERR(sock_connect_with(&c, SOCK_STREAM, text, 1000, &o),
+		  -ETIMEDOUT);
+	cpu = cpu_ms() - c0;
+	wall = test_now_ms() - t0;
+	printf("    %d attempts; %lld ms of CPU in %lld ms\n", r.n_attempts,
+	       cpu, wall);
+	CHECK_INT(r.n_attempts, ==, SOCK_CONNECT_ATTEMPTS);
+	CHECK_INT(wall, >=, 950);
+	/* A busy loop takes all of it. */
+	CHECK_INT(cpu, <, wall / 2);
+	for (i = 0; i < 18; i++) {
+		while (nfill[i] > 0)
+			sock_close(&fill[i][--nfill[i]]);
+		sock_close(&l[i]);
+	}
+}
+
+/* A hook's -ECANCELED is an error like any other: the call fails with
+ * it, in turn (datagram) and in the race. */
+static int cancel_hook(struct sock *s, const struct sock_addr *to, void *arg)
+{
+	(void)s;
+	(void)to;
+	(void)arg;
+	return -ECANCELED;
+}
+
+static void hook_cancelling_every_attempt_fails_the_call(void)
+{
+	struct sock_connect_options o = { .setup = cancel_hook };
+	struct sock c;
+
+	CHECK_ERR(sock_connect_with(&c, SOCK_DGRAM, "127.0.0.1:9", 1000, &o),
+		  -ECANCELED);
+	CHECK_INT(c.fd, ==, -1);
+	CHECK_ERR(sock_connect_with(&c, SOCK_STREAM, "127.0.0.1:9", 0, &o),
+		  -ECANCELED);
+	CHECK_INT(c.fd, ==, -1);
+	CHECK_ERR(sock_connect_with(&c, SOCK_STREAM, "127.0.0.1:9", 1000, &o),
+		  -ECANCELED);
+	CHECK_INT(c.fd, ==, -1);
+}
+
 /* ---- the setup hooks ---- */
 
 struct seen {
@@ -544,6 +658,8 @@ static const struct test tests[] = {
 	TEST(both_silent_time_out_at_the_deadline),
 	TEST(refusal_starts_the_next_attempt_at_once),
 	TEST(report_of_a_literal_and_of_an_unknown_name),
+	TEST(attempts_all_used_wait_without_spinning),
+	TEST(hook_cancelling_every_attempt_fails_the_call),
 	TEST(connect_setup_hook_runs_before_connect),
 	TEST(listen_setup_hook_runs_before_bind),
 	TEST(attempt_delay_out_of_bounds_is_einval),

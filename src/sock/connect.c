@@ -100,8 +100,16 @@ static void attempt_end(struct attempts *a, int k, int result)
 {
 	a->rep->attempt[k].end_ms = now_ms(a);
 	a->rep->attempt[k].result = result;
-	if (result && result != -ECANCELED)
+	if (result)
 		a->best = better_error(a->best, result);
+}
+
+/* Attempt k lost the race: closed when another connected, which says
+ * nothing about its address (so it is no error of the call). */
+static void attempt_lost(struct attempts *a, int k)
+{
+	a->rep->attempt[k].end_ms = now_ms(a);
+	a->rep->attempt[k].result = -ECANCELED;
 }
 
 /* A socket for ai: opened, given to the caller's setup hook, bound to the
@@ -125,7 +133,7 @@ static int attempt_open(struct attempts *a, struct sock *s,
 		return err;
 	if (o->setup) {
 		err = o->setup(s, &ai->addr, o->setup_arg);
-		if (err > 0 || s->fd < 0)
+		if (err > 0 || (!err && s->fd < 0))
 			err = -EINVAL; /* a hook that broke its contract */
 	}
 	if (!err && o->source)
@@ -168,7 +176,7 @@ static int connect_in_turn(struct attempts *a, struct sock *s,
 		if (deadline_passed(a->deadline))
 			break;
 	}
-	return a->best;
+	return a->best ? a->best : -ETIMEDOUT;
 }
 
 /* ------------------------------------------------------------------ */
@@ -315,11 +323,14 @@ static bool race_start(struct race *r, const struct sock_addrinfo *ai)
 	return true;
 }
 
-/* Open attempt i leaves the race with result: ended in the report, its
- * socket closed unless it won (moved to keep). */
+/* Open attempt i leaves the race with result (-ECANCELED: it lost):
+ * ended in the report, its socket closed unless it won (moved to keep). */
 static void race_remove(struct race *r, int i, int result, struct sock *keep)
 {
-	attempt_end(r->a, r->line[i], result);
+	if (result == -ECANCELED)
+		attempt_lost(r->a, r->line[i]);
+	else
+		attempt_end(r->a, r->line[i], result);
 	if (keep)
 		*keep = r->open[i];
 	else
@@ -336,14 +347,18 @@ static int race_timeout(const struct race *r)
 
 	if (r->resolution_end && r->resolution_end < until)
 		until = r->resolution_end;
-	if (r->nopen && race_has_next(r) && r->next_at < until)
+	/* The next attempt's time, when there can be one: with no line of
+	 * the report left, waiting for it would be a busy loop. */
+	if (r->nopen && race_has_next(r) &&
+	    r->a->rep->n_attempts < SOCK_CONNECT_ATTEMPTS && r->next_at < until)
 		until = r->next_at;
 	return sock__remaining_ms(until);
 }
 
 /*
  * Wait for the open attempts and the lookups under way.  Returns the index
- * of an attempt that connected, or -1 (the failed ones were removed).
+ * of an attempt that connected, -1 (the failed ones were removed), or -2
+ * when poll() itself failed (its error is then the call's best).
  */
 static int race_wait(struct race *r)
 {
@@ -358,7 +373,12 @@ static int race_wait(struct race *r)
 			pfd[n++] = (struct pollfd){ .fd = sock__lookups_fd(
 							    &r->lookups, i),
 						    .events = POLLIN };
-	if (poll(pfd, (nfds_t)n, race_timeout(r)) <= 0)
+	n = poll(pfd, (nfds_t)n, race_timeout(r));
+	if (n < 0 && errno != EINTR) {
+		r->a->best = better_error(r->a->best, -errno);
+		return -2;
+	}
+	if (n <= 0)
 		return -1; /* a time passed, or a signal: the caller looks */
 	for (i = r->nopen - 1; i >= 0; i--) {
 		if (!pfd[i].revents)
@@ -420,10 +440,15 @@ static int race_run(struct race *r, struct sock *s)
 			race_remove(r, won, 0, s);
 			return 0;
 		}
+		if (won == -2)
+			return r->a->best;
 	}
 	while (r->nopen)
 		race_remove(r, r->nopen - 1, -ETIMEDOUT, NULL);
-	return r->a->best ? r->a->best : -ETIMEDOUT;
+	/* A lookup that never answered timed out too. */
+	if (r->looking[0] || r->looking[1] || !r->a->best)
+		r->a->best = better_error(r->a->best, -ETIMEDOUT);
+	return r->a->best;
 }
 
 /* The lookups (or the addresses found already) and the race. */
@@ -478,13 +503,15 @@ int sock_connect_with(struct sock *s, int type, const char *addr,
 	struct sock_connect_report scratch;
 	struct sock_addrinfo ai[ADDRS_MAX];
 	struct attempts a = { 0 };
-	bool race = type == SOCK_STREAM && timeout_ms != 0;
+	bool race;
 	struct race *r = NULL;
 	ssize_t n = 0;
 	int err;
 
 	assert(s && addr);
 	sock__clear(s);
+	type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC); /* always set, as sock_open */
+	race = type == SOCK_STREAM && timeout_ms != 0;
 	a.opt = opt ? opt : &no_options;
 	a.rep = a.opt->report ? a.opt->report : &scratch;
 	a.start = sock__now_ns();
@@ -606,7 +633,7 @@ static int listen_one(struct sock *s, const struct sock_addrinfo *ai,
 	err = set_listen_options(s, flags);
 	if (!err && setup->fn) {
 		err = setup->fn(s, &ai->addr, setup->arg);
-		if (err > 0 || s->fd < 0)
+		if (err > 0 || (!err && s->fd < 0))
 			err = -EINVAL; /* a hook that broke its contract */
 	}
 	if (err)

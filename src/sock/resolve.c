@@ -400,6 +400,9 @@ ssize_t sock__resolve(const char *text, int family, int type, int flags,
 /* Both families at once (RFC 8305, section 3)                         */
 /* ------------------------------------------------------------------ */
 
+/* The lookup threads running beyond which no pair is started. */
+#define LOOKUP_PAIR_THREADS_MAX 32
+
 /* The order of the families in struct sock__lookups. */
 static const int both_families[2] = { AF_INET6, AF_INET };
 
@@ -410,7 +413,11 @@ int sock__lookups_start(struct sock__lookups *b, const char *text, int type)
 	int err, i;
 
 	memset(b, 0, sizeof(*b));
-	if (sock__addr_is_local_text(text))
+	/* Many lookups still running (a name server that drops AAAA
+	 * queries leaves one behind per connect won over IPv4): no more
+	 * pairs, one lookup for both families within the deadline. */
+	if (sock__addr_is_local_text(text) ||
+	    atomic_load(&threads) >= LOOKUP_PAIR_THREADS_MAX)
 		return 0;
 	err = query_prepare(&q, text, AF_UNSPEC, type, 0);
 	if (err)
