@@ -99,8 +99,64 @@ PC=(pkg-config --define-variable=libdir="$P/lib"
 
 # <sock.h> alone: the error codes (ECONNREFUSED) and TCP option names
 # (TCP_NODELAY) come with it.
+# It runs a server too (in a child, stopped by SIGTERM), so that a static
+# link needs what the server's engines need (liburing: pkg-config --static
+# must say so).
 cat >"$TMP_DIR/prog.c" <<'EOF'
+#define _GNU_SOURCE
 #include <sock.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void echo(struct sock_conn *c, const void *data, size_t len)
+{
+	(void)sock_conn_send(c, data, len);
+}
+
+static const struct sock_service echo_service = { .name = "echo",
+						  .on_data = echo };
+
+/* An echo server on the io_uring engine (the server falls back to epoll
+ * where the kernel has none) answers "ping".  Returns 0 or a status. */
+static int serve_once(void)
+{
+	struct sock_server_config cfg = { .stop_on_signals = true,
+					  .engine = SOCK_ENGINE_URING };
+	struct sock_server *srv;
+	struct sock_addr a;
+	struct sock c = SOCK_CLOSED;
+	char addr[64], buf[4];
+	int idx, status;
+	pid_t pid;
+
+	if (sock_server_new(&srv, &cfg))
+		return 10;
+	idx = sock_server_add(srv, &echo_service, SOCK_STREAM, "127.0.0.1:0",
+			      0);
+	if (idx < 0 || sock_server_addr(srv, idx, &a))
+		return 11;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", sock_addr_port(&a));
+	pid = fork();
+	if (pid == 0)
+		_exit(sock_server_run(srv) ? 1 : 0);
+	if (pid < 0 || sock_connect(&c, SOCK_STREAM, addr, 5000) ||
+	    sock_settimeout(&c, 5000) ||
+	    sock_sendall(&c, "ping", 4, NULL, 0) ||
+	    sock_recv_exact(&c, buf, 4, NULL) || memcmp(buf, "ping", 4))
+		status = 12;
+	else
+		status = 0;
+	sock_close(&c);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		if (waitpid(pid, &idx, 0) != pid || idx != 0)
+			status = status ? status : 13;
+	}
+	sock_server_free(srv);
+	return status;
+}
 
 int main(void)
 {
@@ -108,6 +164,7 @@ int main(void)
 	char buf[64], text[SOCK_ADDR_STRLEN], addr[64];
 	struct sock_addr a;
 	ssize_t n;
+	int err;
 
 	if (sock_socketpair(pair, AF_UNIX, SOCK_STREAM, 0))
 		return 1;
@@ -130,7 +187,10 @@ int main(void)
 	    sock_set_keepalive(&cli, true, 60, 10, 5) != 0 ||
 	    sock_set_nodelay(&pair[0], true) != -ENOPROTOOPT)
 		return 7;
-	printf("%s %s %s %s\n", sock_version(), buf, text,
+	err = serve_once();
+	if (err)
+		return err;
+	printf("%s %s %s %s echo\n", sock_version(), buf, text,
 	       sock_strerror(-ECONNREFUSED));
 	sock_close(&cli);
 	sock_close(&srv);
@@ -139,7 +199,7 @@ int main(void)
 	return 0;
 }
 EOF
-WANT="$VERSION ping [::1]:7 connection refused"
+WANT="$VERSION ping [::1]:7 connection refused echo"
 
 # A library built with sanitizers (make asan) needs their runtimes in the
 # program too.
