@@ -112,6 +112,35 @@ static int apply_ranges(struct serve *sv, int index, const struct sock_addr *a)
 	return 0;
 }
 
+/* --proxy-protocol on listener index, if it is a TCP one. */
+static int apply_proxy(struct serve *sv, int index, int type,
+		       const struct sock_addr *a)
+{
+	int family = sock_addr_family(a), err;
+	size_t i;
+
+	if (!sv->proxy || type != SOCK_STREAM ||
+	    (family != AF_INET && family != AF_INET6))
+		return 0;
+	sv->proxy_applied = true;
+	for (i = 0; i < sv->nproxy_from; i++) {
+		err = sock_server_proxy(sv->srv, index, sv->proxy_from[i],
+					sv->proxy_timeout_ms);
+		if (err == -EINVAL)
+			fprintf(stderr,
+				"sock: --proxy-from '%s' is not an address "
+				"range (10.0.0.0/8, 127.0.0.1, ::1; no bits "
+				"set past the prefix length)\n",
+				sv->proxy_from[i]);
+		else if (err)
+			fprintf(stderr, "sock: --proxy-protocol: %s\n",
+				sock_strerror(err));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Remember a listener for its log line; its address read back. */
 int serve_note_listener(struct serve *sv, const struct service *def, int type,
 			int index)
@@ -143,6 +172,9 @@ int serve_note_listener(struct serve *sv, const struct service *def, int type,
 		fprintf(stderr, "sock: --backlog: %s\n", sock_strerror(err));
 		return err;
 	}
+	err = apply_proxy(sv, index, type, &a);
+	if (err)
+		return err;
 	return apply_ranges(sv, index, &a);
 }
 
@@ -249,6 +281,7 @@ static void free_states(struct serve *sv)
 	free(sv->named);
 	free(sv->lis);
 	free(sv->ranges);
+	free(sv->proxy_from);
 }
 
 /* ---- running ---- */
@@ -376,6 +409,11 @@ static int serve(struct serve *sv, struct serve_spec *specs, size_t nspecs)
 				"listeners, and there is none\n");
 		rc = CLI_USAGE;
 	}
+	if (rc == 0 && sv->proxy && !sv->proxy_applied) {
+		fprintf(stderr, "sock: --proxy-protocol applies to TCP "
+				"listeners, and there is none\n");
+		rc = CLI_USAGE;
+	}
 	if (rc == 0) {
 		err = sock_server_run(sv->srv);
 		if (err) {
@@ -427,6 +465,23 @@ int cmd_serve(int argc, char **argv)
 		rc = serve_parse_option(&sv, opt, optarg);
 		if (rc >= 0)
 			goto out;
+	}
+	if (sv.proxy != (sv.nproxy_from > 0)) {
+		rc = serve_usage_error("%s", sv.proxy ? "--proxy-protocol "
+							"needs "
+							"--proxy-from CIDR: "
+							"the "
+							"proxies whose headers "
+							"to "
+							"believe"
+						      : "--proxy-from is for "
+							"--proxy-protocol");
+		goto out;
+	}
+	if (sv.inetd && sv.proxy) {
+		rc = serve_usage_error("%s", "--proxy-protocol is for "
+					     "listeners, not --inetd");
+		goto out;
 	}
 	if (sv.inetd) {
 		if (!services_find(sv.inetd)) {

@@ -48,7 +48,14 @@ struct serve {
 	struct serve_range *ranges;
 	size_t nranges;
 	bool ranges_applied; /* to at least one listener */
-	int backlog;	     /* --backlog: 0 for the system's */
+	/* --proxy-protocol: TCP listeners take a PROXY header from the
+	 * --proxy-from ranges, within proxy_timeout_ms (0: the default) */
+	bool proxy;
+	const char **proxy_from;
+	size_t nproxy_from;
+	int proxy_timeout_ms;
+	bool proxy_applied; /* to at least one listener */
+	int backlog;	    /* --backlog: 0 for the system's */
 	struct sock_server *srv;
 };
 

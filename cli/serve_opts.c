@@ -76,6 +76,16 @@ static void usage(FILE *out)
 		     "(repeatable);\n"
 		     "                       TCP and UDP listeners: "
 		     "10.0.0.0/8, 2001:db8::/32\n"
+		     "  --proxy-protocol     TCP listeners take a PROXY "
+		     "header (HAProxy's, v1 or\n"
+		     "                       v2) first, and serve the client "
+		     "it names\n"
+		     "  --proxy-from CIDR    the proxies to believe "
+		     "(repeatable; needed with\n"
+		     "                       --proxy-protocol): others are "
+		     "refused\n"
+		     "  --proxy-timeout S    for the header to arrive "
+		     "(default 5)\n"
 		     "  --log-format FORMAT  text (one line per event, the "
 		     "default) or json\n"
 		     "                       (one JSON object per line)\n"
@@ -129,6 +139,9 @@ enum {
 	OPT_DENY,
 	OPT_DUAL_STACK,
 	OPT_BACKLOG,
+	OPT_PROXY,
+	OPT_PROXY_FROM,
+	OPT_PROXY_TIMEOUT,
 };
 
 const struct option serve_options[] = {
@@ -150,6 +163,9 @@ const struct option serve_options[] = {
 	{ "deny", required_argument, NULL, OPT_DENY },
 	{ "dual-stack", no_argument, NULL, OPT_DUAL_STACK },
 	{ "backlog", required_argument, NULL, OPT_BACKLOG },
+	{ "proxy-protocol", no_argument, NULL, OPT_PROXY },
+	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
+	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -278,6 +294,30 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 		return -1;
 	case OPT_DUAL_STACK:
 		sv->dual_stack = true;
+		return -1;
+	case OPT_PROXY:
+		sv->proxy = true;
+		return -1;
+	case OPT_PROXY_FROM: {
+		const char **from;
+
+		from = realloc(sv->proxy_from,
+			       (sv->nproxy_from + 1) * sizeof(*from));
+		if (!from) {
+			fprintf(stderr, "sock: %s\n", sock_strerror(-ENOMEM));
+			return CLI_FAILURE;
+		}
+		sv->proxy_from = from;
+		from[sv->nproxy_from++] = arg;
+		return -1;
+	}
+	case OPT_PROXY_TIMEOUT:
+		v = number(arg, 1, INT_MAX / 1000);
+		if (v < 0)
+			return serve_usage_error("--proxy-timeout wants "
+						 "seconds from 1, not '%s'",
+						 arg);
+		sv->proxy_timeout_ms = (int)v * 1000;
 		return -1;
 	case OPT_LOG_FORMAT:
 		if (strcmp(arg, "text") && strcmp(arg, "json"))

@@ -398,6 +398,30 @@ int sock_server_addr(const struct sock_server *srv, int index,
 		     struct sock_addr *addr) SOCK_WUR;
 
 /*
+ * Behind a load balancer: stream listener index takes the PROXY protocol
+ * (HAProxy's, version 1 text or version 2 binary, detected per
+ * connection) from the proxies in range from ("10.0.0.0/8", "::1"; call
+ * again to add ranges).  A connection from any other address is closed
+ * at once (a "proxy-source" limit event): a header is believed only from
+ * a trusted proxy.  Each connection must send its header within
+ * header_timeout_ms (0: 5 s) of being accepted, or it is closed (a
+ * "proxy-header" limit event: -ETIMEDOUT, -EPROTO for a malformed
+ * header, -EMSGSIZE for an oversized one, SOCK_EEOF when it ended first);
+ * while it has not, it holds a slot under max_conns.  Then the client the
+ * header names is the peer everywhere: the allow and deny ranges and the
+ * verify hook, max_per_source, events, handlers, sock_conn_peer().  A
+ * header without a client (the proxy's own health check: version 2
+ * LOCAL, version 1 UNKNOWN) leaves the proxy as the peer.  The bytes
+ * after the header are the service's.  header_timeout_ms applies to the
+ * listener (the last call's).  For a server that has not run.  Returns
+ * 0, -EINVAL (bad range or timeout), -ENOENT (no listener index),
+ * -EAFNOSUPPORT (not an IP listener), -EOPNOTSUPP (a datagram listener),
+ * -EBUSY (the server ran), or -ENOMEM.
+ */
+int sock_server_proxy(struct sock_server *srv, int index, const char *from,
+		      int header_timeout_ms) SOCK_WUR;
+
+/*
  * socketserver's service_actions(): call fn(srv, data) every interval_ms
  * while the server runs, on the first worker's loop thread, for
  * housekeeping beside the connections (rotating a file, expiring a

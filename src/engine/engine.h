@@ -185,6 +185,8 @@ struct sock__listener {
 	 * first when a slot frees (worker.c) */
 	int *held_fds;
 	unsigned int nheld, held_cap;
+	/* connections reading their PROXY header (server/proxy.c) */
+	struct sock__list proxied;
 };
 
 static inline bool sock__listener_is_dgram(const struct sock__listener *l)

@@ -335,6 +335,9 @@ int sock__uring_aside_get(struct sock__uring *e)
 	return bid;
 }
 
+/* How soon a wait with a watch it could not re-arm looks again. */
+#define REARM_RETRY_MS 10
+
 /* ---- watches: one-shot polls, re-armed after the callback, which makes
  * them level-triggered (a multishot poll reports edges only) ---- */
 
@@ -343,6 +346,8 @@ int sock__uring_aside_get(struct sock__uring *e)
 struct ur_watch {
 	struct sock_watch *w; /* NULL once unwatched */
 	bool armed, busy;
+	bool unarmed; /* its re-arm failed (a full submission queue): the
+			 next wait tries again (watches_rearm) */
 };
 
 static int watch_arm(struct sock__uring *e, struct ur_watch *uw)
@@ -403,6 +408,10 @@ static void ur_watch_del(struct sock_loop *loop, struct sock_watch *w)
 		if (uw->w != w)
 			continue;
 		uw->w = NULL;
+		if (uw->unarmed) {
+			uw->unarmed = false;
+			e->watches_unarmed--;
+		}
 		if (uw->armed)
 			sock__uring_cancel(e, sock__uring_key(uw,
 							      SOCK__TAG_WATCH));
@@ -425,9 +434,32 @@ static void watch_done(struct sock__uring *e, struct ur_watch *uw, int res)
 		uw->busy = false;
 		if (uw->w && watch_arm(e, uw) == 0)
 			return;
+		/* No room to re-arm it now: the watch must not end unseen
+		 * (its owner would wait for ever), so the next wait tries
+		 * again. */
+		if (uw->w) {
+			uw->unarmed = true;
+			e->watches_unarmed++;
+			return;
+		}
 	}
 	if (!uw->w)
 		watch_free(e, uw);
+}
+
+/* Arm again the watches whose re-arm failed. */
+static void watches_rearm(struct sock__uring *e)
+{
+	struct ur_watch *uw;
+	size_t i;
+
+	for (i = 0; i < e->watches.n && e->watches_unarmed; i++) {
+		uw = e->watches.v[i];
+		if (uw->unarmed && watch_arm(e, uw) == 0) {
+			uw->unarmed = false;
+			e->watches_unarmed--;
+		}
+	}
 }
 
 /* ---- waiting ---- */
@@ -511,6 +543,13 @@ static int ur_wait(struct sock_loop *loop, int timeout_ms)
 	     trim_owed(&e->aside)))
 		timeout_ms = TRIM_EVERY_MS;
 	refill(e);
+	if (e->watches_unarmed) {
+		watches_rearm(e);
+		/* Still no room: look again soon, not never. */
+		if (e->watches_unarmed &&
+		    (timeout_ms < 0 || timeout_ms > REARM_RETRY_MS))
+			timeout_ms = REARM_RETRY_MS;
+	}
 	/* One system call submits what the last batch queued and waits. */
 	if (timeout_ms == 0) {
 		ret = io_uring_submit_and_get_events(&e->ring);

@@ -122,6 +122,7 @@ struct sock__uring {
 	struct io_uring ring;
 	unsigned int inflight;		/* operations whose last CQE is due */
 	struct sock__uring_vec watches; /* struct ur_watch */
+	unsigned int watches_unarmed;	/* watches whose re-arm failed */
 	/* provided buffers, and the one being handled, which a datagram
 	 * reply may keep */
 	struct sock__uring_bufs stream, dgram;

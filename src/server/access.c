@@ -179,6 +179,7 @@ static struct sock__access *access_of(struct sock_server *srv, int index,
 	}
 	a->index = index;
 	a->family = first->sock.family;
+	a->type = first->sock.type;
 	a->next = srv->access;
 	srv->access = a;
 	/* Every worker's socket on that address reads the same rules. */
@@ -255,12 +256,48 @@ int sock_server_verify(struct sock_server *srv, int index, sock_verify_fn fn,
 	return 0;
 }
 
+int sock_server_proxy(struct sock_server *srv, int index, const char *from,
+		      int header_timeout_ms)
+{
+	struct sock__rule rule, *rules;
+	struct sock__access *a;
+	size_t cap;
+	int err = 0;
+
+	if (!srv || !from || header_timeout_ms < 0)
+		return -EINVAL;
+	if (srv->ran)
+		return -EBUSY;
+	err = sock__access_parse(from, &rule);
+	if (err)
+		return err;
+	a = access_of(srv, index, &err);
+	if (!a)
+		return err;
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (a->type != SOCK_STREAM)
+		return -EOPNOTSUPP;
+	if (a->nproxy == a->proxy_cap) {
+		cap = a->proxy_cap ? 2 * a->proxy_cap : 4;
+		rules = realloc(a->proxy_from, cap * sizeof(*rules));
+		if (!rules)
+			return -ENOMEM;
+		a->proxy_from = rules;
+		a->proxy_cap = cap;
+	}
+	a->proxy_from[a->nproxy++] = rule;
+	a->proxy_timeout_ms = header_timeout_ms;
+	return 0;
+}
+
 void sock__access_free(struct sock_server *srv)
 {
 	struct sock__access *a, *next;
 
 	for (a = srv->access; a; a = next) {
 		next = a->next;
+		free(a->proxy_from);
 		free(a->rules);
 		free(a);
 	}

@@ -24,6 +24,8 @@ enum sock__report_kind {
 	SOCK__REPORT_NOMEM,
 	SOCK__REPORT_ACCESS,
 	SOCK__REPORT_VERIFY,
+	SOCK__REPORT_PROXY_SOURCE,
+	SOCK__REPORT_PROXY_HEADER,
 	SOCK__REPORT_COUNT,
 };
 
@@ -134,10 +136,16 @@ struct sock__access {
 	struct sock__access *next;
 	int index;
 	int family; /* of the listener: ranges only for AF_INET, AF_INET6 */
+	int type;   /* of the listener */
 	struct sock__rule *rules;
 	size_t nrules, cap, nallow;
 	sock_verify_fn verify;
 	void *verify_data;
+	/* PROXY protocol (proxy.c): the proxies trusted, when any, and how
+	 * long a header may take (0: the default) */
+	struct sock__rule *proxy_from;
+	size_t nproxy, proxy_cap;
+	int proxy_timeout_ms;
 };
 
 /* A connected socket given to sock_server_adopt, served at run. */
@@ -227,6 +235,10 @@ void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
 /* Serve the connections l holds while slots are free; false if some
  * are left. */
 bool sock__listener_serve_held(struct sock__listener *l);
+/* Serve fd from peer (its slot under the cap taken): counted against
+ * its source, then opened or handed to a handler. */
+void sock__listener_serve_peer(struct sock__listener *l, int fd,
+			       const struct sock_addr *peer);
 /* Close the connections l holds (stopping). */
 void sock__listener_drop_held(struct sock__listener *l);
 /* Stop l for good and close its socket. */
@@ -261,6 +273,63 @@ void sock__source_del(struct sock_server *srv, const struct sock_addr *peer);
 bool sock__source_holds(struct sock_server *srv, const struct sock_addr *peer);
 /* Forget every source (the server is being freed). */
 void sock__sources_free(struct sock_server *srv);
+
+/* ---- proxy_header.c ---- */
+
+/* The longest version 1 header (HAProxy's spec: 107 bytes with CRLF),
+ * and the most bytes a version 2 header may carry after its fixed 16
+ * (addresses and TLVs; HAProxy sends 12 or 36 and a few TLVs). */
+#define SOCK__PROXY_V1_MAX 107
+#define SOCK__PROXY_V2_LEN_MAX 2048
+#define SOCK__PROXY_MAX (16 + SOCK__PROXY_V2_LEN_MAX)
+
+/* What a complete PROXY header said. */
+struct sock__proxy_header {
+	size_t len;	      /* the header's length in bytes */
+	int version;	      /* 1 or 2 */
+	bool local;	      /* no client address: v2 LOCAL (the proxy's own
+			    health check), v1 UNKNOWN, or a v2 family other
+			    than TCP over IPv4 or IPv6; src and dst empty */
+	struct sock_addr src; /* the client, as the proxy saw it */
+	struct sock_addr dst; /* the address the client connected to */
+};
+
+/*
+ * Read the first have bytes of a connection (have <= SOCK__PROXY_MAX) as
+ * a PROXY protocol header (version 1 text or version 2 binary), reading no
+ * byte past buf + have.  Returns:
+ *  - 0: a complete header is the first h->len bytes (h filled in); for
+ *    version 1 that is exactly when buf[have - 1] is the line's LF;
+ *  - n > 0: not complete yet, and the next n bytes surely belong to the
+ *    header (a reader may take that many without reading past it); for
+ *    version 1, once its length is not known, the header ends at the
+ *    first LF: *line is set, and n is the most bytes left before
+ *    SOCK__PROXY_V1_MAX (the reader takes bytes up to and including the
+ *    first LF only);
+ *  - -EPROTO: not a PROXY header, or one that breaks the grammar (bytes
+ *    already wrong are reported as soon as they are seen, before the
+ *    rest arrives); -EMSGSIZE: a version 2 length over
+ *    SOCK__PROXY_V2_LEN_MAX, or a version 1 line over SOCK__PROXY_V1_MAX
+ *    bytes.
+ * A first read of 16 bytes never passes the end of any header but the
+ * shortest version 1 one ("PROXY UNKNOWN\r\n", 15 bytes): with have = 0
+ * the answer is 15.
+ */
+int sock__proxy_parse(const uint8_t *buf, size_t have,
+		      struct sock__proxy_header *h, bool *line);
+
+/* ---- proxy.c ---- */
+
+/* True when peer is one of a's trusted proxies. */
+bool sock__proxy_trusts(const struct sock__access *a,
+			const struct sock_addr *peer);
+/* Read fd's PROXY header (its slot under the cap taken), then serve it
+ * as from the client the header names; on failure fd is closed, the
+ * slot freed, and the reason reported. */
+void sock__proxy_begin(struct sock__listener *l, int fd,
+		       const struct sock_addr *proxy);
+/* Close the connections of l still reading their header. */
+void sock__proxy_drop(struct sock__listener *l);
 
 /* ---- access.c ---- */
 

@@ -84,14 +84,12 @@ static void peer_from(const struct sock__listener *l, int fd,
 	sock_addr_unmap(peer);
 }
 
-/* Serve fd, whose slot under the cap is taken. */
-static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
-		  socklen_t salen)
+void sock__listener_serve_peer(struct sock__listener *l, int fd,
+			       const struct sock_addr *peer_in)
 {
 	struct sock__worker *w = l->w;
-	struct sock_addr peer;
+	struct sock_addr peer = *peer_in;
 
-	peer_from(l, fd, sa, salen, &peer);
 	if (!sock__source_add(w->srv, &peer)) {
 		/* A limit of ours, not a failed call: no error code (it
 		 * was logged as "too many open files"). */
@@ -109,8 +107,28 @@ static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
 	sock__job_accepted(l, fd, &peer);
 }
 
+static bool takes_proxy_header(const struct sock__listener *l)
+{
+	return l->access && l->access->nproxy;
+}
+
+/* Serve fd, whose slot under the cap is taken: behind a proxy, once its
+ * header named the client. */
+static void serve(struct sock__listener *l, int fd, const struct sockaddr *sa,
+		  socklen_t salen)
+{
+	struct sock_addr peer;
+
+	peer_from(l, fd, sa, salen, &peer);
+	if (takes_proxy_header(l))
+		sock__proxy_begin(l, fd, &peer);
+	else
+		sock__listener_serve_peer(l, fd, &peer);
+}
+
 /* True when the peer of fd may use l; otherwise fd is closed and the
- * refusal reported. */
+ * refusal reported.  Behind a proxy, the peer must be a trusted proxy
+ * (the client's address, checked against the ranges, comes later). */
 static bool admitted(struct sock__listener *l, int fd,
 		     const struct sockaddr *sa, socklen_t salen)
 {
@@ -118,6 +136,14 @@ static bool admitted(struct sock__listener *l, int fd,
 	struct sock_addr peer;
 
 	peer_from(l, fd, sa, salen, &peer);
+	if (takes_proxy_header(l)) {
+		if (sock__proxy_trusts(l->access, &peer))
+			return true;
+		sock__report(l->w, SOCK__REPORT_PROXY_SOURCE, l->svc->name,
+			     &peer, -EACCES);
+		close(fd);
+		return false;
+	}
 	why = sock__access_check(l->access, l->svc, &peer);
 	if (why == SOCK__REPORT_COUNT)
 		return true;
@@ -237,6 +263,7 @@ void sock__listener_accept_failed(struct sock__listener *l, int err)
 void sock__listener_close(struct sock__listener *l)
 {
 	sock__listener_drop_held(l);
+	sock__proxy_drop(l);
 	if (l->closed)
 		return;
 	sock_timer_stop(l->w->loop, &l->resume);
@@ -253,6 +280,7 @@ void sock__listener_free(struct sock__listener *l)
 	else if (!l->closed)
 		sock_close(&l->sock);
 	sock__listener_drop_held(l);
+	sock__proxy_drop(l);
 	free(l->held_fds);
 	free(l);
 }
@@ -282,6 +310,7 @@ int sock__listener_attach(struct sock__worker *w,
 	l->loop = w->loop;
 	l->index = index;
 	l->paused = true;
+	sock__list_init(&l->proxied);
 	sock_timer_init(&l->resume, resume_listener, l);
 	if (sock_getsockname(&l->sock, &l->addr))
 		memset(&l->addr, 0, sizeof(l->addr));

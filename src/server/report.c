@@ -22,6 +22,8 @@ static const char *const report_what[SOCK__REPORT_COUNT] = {
 	[SOCK__REPORT_NOMEM] = "memory",
 	[SOCK__REPORT_ACCESS] = "access",
 	[SOCK__REPORT_VERIFY] = "verify",
+	[SOCK__REPORT_PROXY_SOURCE] = "proxy-source",
+	[SOCK__REPORT_PROXY_HEADER] = "proxy-header",
 };
 
 static void emit_full(struct sock__worker *w, struct sock_event *ev)

@@ -42,10 +42,6 @@ listening() {
 	return 1
 }
 
-show() { # a file's text on one line, for a failure message
-	tr '\n' '|' <"$1" | head -c 400
-}
-
 # expect NAME [CMD...]: the last sk succeeded, printed nothing on stderr,
 # and CMD (when given) is true.
 expect() {

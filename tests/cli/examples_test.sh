@@ -104,10 +104,6 @@ server_output_ok() {
 	[ "$n" = "$count" ]
 }
 
-show() { # a file's text on one line, for a failure message
-	tr '\n' '|' <"$1" | head -c 600
-}
-
 for p in time_client timeclient time_server udp_time_client udp_time_server \
 	simple_server simple_client ref_echo_server ref_echo_client \
 	echo_server echo_client daytime_server daytime_client client_list \

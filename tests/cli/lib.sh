@@ -93,21 +93,36 @@ need() {
 	done
 }
 
-# A port nobody used a moment ago.  Without python3, a random one that
-# /proc/net shows unused.
+# A port nobody uses, for a peer the test starts on it.  It is taken
+# below the kernel's ephemeral range (ip_local_port_range), which port 0
+# binds and outgoing connections draw from: a port from that range, free
+# a moment ago, can be any connection's source port by the time the peer
+# binds it (a test running beside this one connects all the time).
+# Below it, only another test's explicit bind can collide, and choosing
+# at random makes that rare; the bind here proves the port free now.
 free_port() {
-	local type=SOCK_STREAM port
+	local type=SOCK_STREAM port low
 
 	[ "${1:-}" = udp ] && type=SOCK_DGRAM
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${low:-0}" -gt 12000 ] || low=32768
 	if have python3; then
-		python3 -c "import socket
-s = socket.socket(socket.AF_INET, socket.$type)
-s.bind(('127.0.0.1', 0))
-print(s.getsockname()[1])"
+		python3 -c "import random, socket
+for _ in range(200):
+    port = random.randint(10000, $low - 1)
+    s = socket.socket(socket.AF_INET, socket.$type)
+    try:
+        s.bind(('127.0.0.1', port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break"
 		return
 	fi
 	for _ in $(seq 100); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((10000 + RANDOM % (low - 10000)))
 		port_is_bound "$port" tcp || port_is_bound "$port" udp ||
 			{ echo "$port"; return 0; }
 	done
@@ -137,6 +152,22 @@ wait_port() {
 		sleep 0.05
 	done
 	echo "    nothing listens on $proto port $1 after ${LIB_WAIT}s" >&2
+	return 1
+}
+
+# show FILE: its text on one line (600 bytes at most), for a failure
+# message.
+show() {
+	tr '\n' '|' <"$1" | head -c 600
+}
+
+# wait_file FILE REGEX: wait (LIB_WAIT seconds at most) until FILE has a
+# line matching REGEX (grep -E).
+wait_file() {
+	for _ in $(seq $((LIB_WAIT * 20))); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
 	return 1
 }
 

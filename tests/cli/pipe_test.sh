@@ -52,10 +52,6 @@ listening() {
 	return 1
 }
 
-show() { # a file's text on one line, for a failure message
-	tr '\n' '|' <"$1" | head -c 300
-}
-
 # same NAME WANT_FILE GOT_FILE: the bytes are the same.
 same() {
 	if cmp -s "$2" "$3"; then
@@ -95,15 +91,6 @@ bg_ok() {
 	wait_bg "$2" 20
 	rc=$?
 	[ "$rc" = 0 ] && pass "$1" || fail "$1" "status $rc"
-}
-
-# wait_file FILE REGEX: wait (5 s at most) until FILE has a line matching.
-wait_file() {
-	for _ in $(seq 100); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 # ---- sock with sock: both directions at once -------------------------------

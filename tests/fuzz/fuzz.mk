@@ -16,7 +16,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_TARGETS ?= addr split clients chat streams datagrams guard json \
-	activation replies logs access options
+	activation replies logs access options proxy
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer \
 	$(WARN) $(FUZZ_SAN) $(FUZZ_COV) $(FUZZ_BOUNDS) -Iinclude -Isrc -Icli \
@@ -51,6 +51,7 @@ FUZZ_LINK_replies := cli/reply.c
 FUZZ_LINK_logs := $(FUZZ_SVC) cli/serve_log.c tests/fuzz/json_check.c
 FUZZ_LINK_access := $(FUZZ_SOCK) src/server/access.c src/server/source.c
 FUZZ_LINK_options := $(FUZZ_SOCK)
+FUZZ_LINK_proxy := $(FUZZ_SOCK) src/server/proxy_header.c
 # The guard with tables of 4 buckets and 2 echo slots: every host shares
 # them with the others all the time, where a guard would go wrong.
 FUZZ_LINK_guard := $(FUZZ_SOCK) src/server/guard.c src/server/source.c

@@ -44,6 +44,7 @@ enum variant {
 	SIGNALS, /* stop_on_signals; the client stops it with SIGTERM */
 	WORKERS, /* two workers */
 	ACCESS,	 /* ranges, verify and periodic hooks, a backlog, two workers */
+	PROXY,	 /* the PROXY protocol: the client sends a header first */
 };
 
 struct serve {
@@ -198,6 +199,12 @@ static bool exchange_tcp(struct serve *s, int fd)
 	size_t got = 0;
 	ssize_t n;
 
+	static const char header[] = "PROXY TCP4 10.1.2.3 127.0.0.1 4321 7\r\n";
+
+	if ((enum variant)(intptr_t)s->sc->arg == PROXY &&
+	    send(fd, header, sizeof(header) - 1, MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(header) - 1)
+		return false;
 	if (send(fd, line, sizeof(line) - 1, MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(line) - 1)
 		return false;
@@ -448,6 +455,9 @@ static void serve_run(const struct scenario *sc, struct run *r)
 		run_error(r, "sock_server_add", index);
 	else if (v == ACCESS && (err = add_access(s.srv, index)))
 		run_error(r, "access rules", err);
+	else if (v == PROXY &&
+		 (err = sock_server_proxy(s.srv, index, "127.0.0.1", 2000)))
+		run_error(r, "sock_server_proxy", err);
 	else if (sock_server_addr(s.srv, index, &s.addr))
 		run_bad(r, "sock_server_addr failed");
 	else
@@ -494,7 +504,9 @@ out:
 		SERVE("serve-" ename "-workers-tcp", e, SOCK_MODE_EVENT,       \
 		      SOCK_STREAM, WORKERS),                                   \
 		SERVE("serve-" ename "-access-tcp", e, SOCK_MODE_EVENT,        \
-		      SOCK_STREAM, ACCESS)
+		      SOCK_STREAM, ACCESS),                                    \
+		SERVE("serve-" ename "-proxy-tcp", e, SOCK_MODE_EVENT,         \
+		      SOCK_STREAM, PROXY)
 
 const struct scenario serve_scenarios[] = {
 	SERVE_ENGINE(SOCK_ENGINE_EPOLL, "epoll"),
