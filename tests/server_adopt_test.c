@@ -353,6 +353,47 @@ static void adopted_connection_keeps_family_and_type(void)
 }
 ENGINE_TEST(adopted_connection_keeps_family_and_type)
 
+/* The setup hook of a listener made for the server: a receive buffer
+ * set before bind, which the kernel must keep (TCP_DEFER_ACCEPT-like
+ * options work the same way). */
+static int big_rcvbuf(struct sock *s, const struct sock_addr *addr, void *arg)
+{
+	(void)addr;
+	++*(int *)arg;
+	return sock_setsockopt(s, SOL_SOCKET, SO_RCVBUF, 1 << 20);
+}
+
+/* A server's listener with options set between socket() and bind():
+ * made with sock_listen_with() and given to the server to serve. */
+static void adopted_listener_made_with_a_setup_hook(void)
+{
+	struct sock_server_config cfg = { 0 };
+	char addr[SOCK_ADDR_STRLEN];
+	struct sock l, c;
+	struct sock_addr a;
+	struct tserver t;
+	int calls = 0, rcvbuf = 0, index;
+
+	CHECK_OK(sock_listen_with(&l, SOCK_STREAM, "127.0.0.1:0", 0, 0,
+				  big_rcvbuf, &calls));
+	CHECK_INT(calls, ==, 1);
+	CHECK_OK(sock_getsockopt(&l, SOL_SOCKET, SO_RCVBUF, &rcvbuf));
+	CHECK_INT(rcvbuf, >=, 1 << 20);
+	CHECK_OK(sock_getsockname(&l, &a));
+	CHECK_INT(sock_addr_format(&a, addr, sizeof(addr)), >, 0);
+	ts_new(&t, &cfg);
+	index = sock_server_adopt(t.srv, &echo_svc[SOCK_MODE_EVENT], &l);
+	CHECK_INT(index, >=, 0);
+	CHECK_INT(l.fd, ==, -1);
+	ts_start(&t);
+	client(&c, SOCK_STREAM, addr);
+	echo_once(&c, "through a listener set up by hand");
+	CHECK_OK(sock_close(&c));
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(adopted_listener_made_with_a_setup_hook)
+
 static void adopt_rejects_what_it_cannot_serve(void)
 {
 	struct sock_service none = { .name = "none", .mode = SOCK_MODE_THREAD };
@@ -385,6 +426,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(inetd_fork),
 	TEST_ENGINES(inetd_serves_an_accepted_tcp_connection),
 	TEST_ENGINES(adopted_connection_keeps_family_and_type),
+	TEST_ENGINES(adopted_listener_made_with_a_setup_hook),
 	TEST(adopt_rejects_what_it_cannot_serve),
 };
 

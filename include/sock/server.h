@@ -387,7 +387,10 @@ int sock_server_add(struct sock_server *srv, const struct sock_service *svc,
  * listening stream socket (socket activation), or a connected stream
  * socket, which is served as one connection (inetd).  The server takes
  * ownership of *sock and leaves it closed.  Served by the first loop.
- * Returns the listener's index, 0 for a connection, or a negative code.
+ * This is also the way to a listener with options set between socket()
+ * and bind() (Go's ListenConfig.Control): make it with sock_listen_with()
+ * and its setup hook, then adopt it.  Returns the listener's index, 0 for
+ * a connection, or a negative code.
  */
 int sock_server_adopt(struct sock_server *srv, const struct sock_service *svc,
 		      struct sock *sock) SOCK_WUR;
