@@ -609,7 +609,126 @@ static void every_hook_runs_until_it_stops_the_server(void)
 }
 ENGINE_TEST(every_hook_runs_until_it_stops_the_server)
 
+struct quiet_count {
+	atomic_int calls;
+	atomic_llong at[2]; /* test_now_ms() of the first two calls */
+};
+
+/* Notes its first two calls, and stops the server at the second. */
+static void quiet_counts(struct sock_server *srv, void *data)
+{
+	struct quiet_count *q = data;
+	int n = atomic_fetch_add(&q->calls, 1);
+
+	if (n < 2)
+		atomic_store(&q->at[n], test_now_ms());
+	if (n == 1)
+		sock_server_stop(srv);
+}
+
+/*
+ * sock_server_idle: not called while connections and datagrams keep
+ * coming (one every 50 ms for 1.5 s, with 1 s of quiet wanted), then
+ * called once the server has been quiet for 1 s (never sooner), and
+ * again after 1 s more.  The 1 s against 50 ms is a liveness margin: a
+ * test loop would have to stall 20 times over to call it early.
+ */
+static void idle_hook_runs_when_nobody_came(void)
+{
+	struct sock_server_config cfg = { .workers = 2,
+					  .grace_ms = LONG_GRACE };
+	char tcp[SOCK_ADDR_STRLEN], udp[SOCK_ADDR_STRLEN];
+	static struct quiet_count q;
+	long long last = 0, t_end;
+	struct tserver t;
+	struct sock c;
+	int ti, ui, i;
+
+	memset(&q, 0, sizeof(q));
+	ts_new(&t, &cfg);
+	ti = ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM, "127.0.0.1:0",
+		    0);
+	ui = ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_DGRAM, "127.0.0.1:0",
+		    0);
+	ts_addr(&t, ti, tcp);
+	ts_addr(&t, ui, udp);
+	CHECK_ERR(sock_server_idle(t.srv, 0, quiet_counts, &q), -EINVAL);
+	CHECK_OK(sock_server_idle(t.srv, 1000, quiet_counts, &q));
+	ts_start(&t);
+	CHECK(rec_wait(SOCK_EV_LISTEN, NULL, 4, 3000));
+	t_end = test_now_ms() + 1500;
+	for (i = 0; test_now_ms() < t_end && i < 100; i++) {
+		/* The request reaches the server after this. */
+		last = test_now_ms();
+		client(&c, i % 2 ? SOCK_DGRAM : SOCK_STREAM, i % 2 ? udp : tcp);
+		echo_once(&c, "still here");
+		CHECK_OK(sock_close(&c));
+		usleep(50000);
+	}
+	CHECK_INT(atomic_load(&q.calls), ==, 0);
+	CHECK(ts_wait(&t, TEST_WAIT_MS) < TEST_WAIT_MS);
+	CHECK_INT(atomic_load(&q.calls), ==, 2);
+	printf("    quiet after the last request: %lld ms, then %lld ms\n",
+	       atomic_load(&q.at[0]) - last,
+	       atomic_load(&q.at[1]) - atomic_load(&q.at[0]));
+	/* Never early (1 ms: the clocks' truncation to milliseconds). */
+	CHECK_INT(atomic_load(&q.at[0]) - last, >=, 1000 - 1);
+	CHECK_INT(atomic_load(&q.at[1]) - atomic_load(&q.at[0]), >=, 1000 - 1);
+	CHECK_ERR(sock_server_idle(t.srv, 100, NULL, NULL), -EBUSY);
+	ts_free(&t);
+}
+ENGINE_TEST(idle_hook_runs_when_nobody_came)
+
+/*
+ * sock_server_handler_timeout: a blocking handler's read on a silent
+ * connection times out after the listener's 200 ms, not the server's
+ * 5 min idle timeout; the echo handler then returns and the connection
+ * closes.  The other listener keeps the idle timeout.
+ */
+static void handler_timeout_bounds_blocking_reads(void)
+{
+	struct sock_server_config cfg = { .grace_ms = LONG_GRACE };
+	char quick[SOCK_ADDR_STRLEN], slow[SOCK_ADDR_STRLEN];
+	struct sock c, d;
+	struct tserver t;
+	long long t0, ms;
+	int qi, si;
+
+	ts_new(&t, &cfg);
+	qi = ts_add(&t, &echo_svc[SOCK_MODE_THREAD], SOCK_STREAM, "127.0.0.1:0",
+		    0);
+	si = ts_add(&t, &echo_svc[SOCK_MODE_THREAD], SOCK_STREAM, "127.0.0.1:0",
+		    0);
+	ts_addr(&t, qi, quick);
+	ts_addr(&t, si, slow);
+	CHECK_ERR(sock_server_handler_timeout(t.srv, qi, 0), -EINVAL);
+	CHECK_ERR(sock_server_handler_timeout(t.srv, qi, -2), -EINVAL);
+	CHECK_ERR(sock_server_handler_timeout(t.srv, 99, 200), -ENOENT);
+	CHECK_OK(sock_server_handler_timeout(t.srv, qi, 200));
+	ts_start(&t);
+	client(&c, SOCK_STREAM, quick);
+	client(&d, SOCK_STREAM, slow);
+	echo_once(&c, "answered, then silent");
+	t0 = test_now_ms();
+	CHECK(closed_by_server(&c, 5000));
+	ms = test_now_ms() - t0;
+	CHECK_INT(ms, >=, 150);
+	CHECK_INT(ms, <, TEST_LATE_MS);
+	/* The other listener's handler still waits: its echo works after
+	 * longer than 200 ms of silence. */
+	usleep(400000);
+	echo_once(&d, "still served");
+	CHECK_OK(sock_close(&c));
+	CHECK_OK(sock_close(&d));
+	CHECK_ERR(sock_server_handler_timeout(t.srv, qi, 100), -EBUSY);
+	ts_stop(&t, 3000);
+	ts_free(&t);
+}
+ENGINE_TEST(handler_timeout_bounds_blocking_reads)
+
 static const struct test tests[] = {
+	TEST_ENGINES(idle_hook_runs_when_nobody_came),
+	TEST_ENGINES(handler_timeout_bounds_blocking_reads),
 	TEST_ENGINES(every_hook_runs_until_it_stops_the_server),
 	TEST_ENGINES(stop_from_a_thread_is_immediate_when_idle),
 	TEST_ENGINES(stop_before_run_makes_run_return_at_once),

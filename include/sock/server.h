@@ -438,6 +438,34 @@ int sock_server_every(struct sock_server *srv, int interval_ms,
 		      sock_every_fn fn, void *data) SOCK_WUR;
 
 /*
+ * socketserver's timeout and handle_timeout(): call fn(srv, data) when
+ * the server has taken no connection and no datagram for timeout_ms (on
+ * any listener, refused ones included), and again after each further
+ * timeout_ms of quiet; on the first worker's loop thread, like
+ * sock_server_every() (fn must not block, and may call
+ * sock_server_stop(): a server that ends when nobody came).  Not called
+ * once the server is stopping.  One per server; NULL removes it.  For a
+ * server that has not run.  Returns 0, -EINVAL for timeout_ms < 1 with a
+ * fn, or -EBUSY (the server ran).
+ */
+int sock_server_idle(struct sock_server *srv, int timeout_ms, sock_every_fn fn,
+		     void *data) SOCK_WUR;
+
+/*
+ * StreamRequestHandler's timeout: the timeout of the connections (and,
+ * for datagrams, the socket) that blocking handlers of listener index
+ * get, which every call they make on it waits at most (a read that
+ * times out returns -ETIMEDOUT, as socket.timeout in Python, and the
+ * handler decides: answer, or return and so close); SOCK_FOREVER for no
+ * bound.  Without it they get the idle timeout.  Event services are
+ * unaffected (their idle timeout is the server's).  For a server that
+ * has not run.  Returns 0, -EINVAL (0 or below SOCK_FOREVER), -ENOENT
+ * (no listener index), or -EBUSY (the server ran).
+ */
+int sock_server_handler_timeout(struct sock_server *srv, int index,
+				int timeout_ms) SOCK_WUR;
+
+/*
  * socketserver's request_queue_size: how many connections the kernel
  * keeps waiting to be accepted on stream listener index (every worker's
  * socket on it), for bursts faster than the loop accepts; the listener

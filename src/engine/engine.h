@@ -187,6 +187,8 @@ struct sock__listener {
 	unsigned int nheld, held_cap;
 	/* connections reading their PROXY header (server/proxy.c) */
 	struct sock__list proxied;
+	/* blocking handlers' connection timeout; 0: the idle timeout */
+	int handler_timeout_ms;
 };
 
 static inline bool sock__listener_is_dgram(const struct sock__listener *l)

@@ -68,6 +68,7 @@ struct sock__worker {
 	struct sock_timer tick;
 	struct sock_timer grace;
 	struct sock_timer every; /* sock_server_every, on worker 0 */
+	struct sock_timer quiet; /* sock_server_idle, on worker 0 */
 	int tick_ms;
 	/* stopping */
 	bool stopping;
@@ -176,6 +177,12 @@ struct sock_server {
 	sock_every_fn every_fn;
 	void *every_data;
 	int every_ms;
+	/* sock_server_idle: the quiet hook, and when the server last took
+	 * a connection or a datagram (any worker; the loop's clock, ms) */
+	sock_every_fn idle_fn;
+	void *idle_data;
+	int idle_ms;
+	atomic_llong last_request_ms;
 	/* per-source connection counts, shared by the workers */
 	pthread_mutex_t src_lock;
 	struct sock__source *sources[SOCK__SOURCE_BUCKETS];
@@ -235,6 +242,23 @@ void sock__worker_pause_accepting(struct sock__worker *w, bool pause);
 /* Serve the connections l holds while slots are free; false if some
  * are left. */
 bool sock__listener_serve_held(struct sock__listener *l);
+/* A connection or datagram arrived on w: the server is not quiet.  The
+ * clock is read afresh (the loop's was read before a batch that may have
+ * been long), so the quiet hook never comes early. */
+static inline void sock__worker_request(struct sock__worker *w)
+{
+	if (w->srv->idle_fn)
+		atomic_store_explicit(&w->srv->last_request_ms,
+				      sock__now_ns() / 1000000,
+				      memory_order_relaxed);
+}
+
+/* The timeout of the connections l gives blocking handlers. */
+static inline int sock__handler_timeout(const struct sock__listener *l)
+{
+	return l->handler_timeout_ms ? l->handler_timeout_ms
+				     : l->w->srv->cfg.idle_timeout_ms;
+}
 /* Serve fd from peer (its slot under the cap taken): counted against
  * its source, then opened or handed to a handler. */
 void sock__listener_serve_peer(struct sock__listener *l, int fd,

@@ -97,6 +97,7 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 	struct sock_addr peer;
 	enum sock__report_kind why;
 
+	sock__worker_request(l->w);
 	if (sock_addr_from_sockaddr(&peer, sa, salen))
 		memset(&peer, 0, sizeof(peer));
 	/* An IPv4 source of a dual-stack socket as IPv4: so it is named,

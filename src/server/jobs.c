@@ -458,7 +458,7 @@ static void serve_inline(struct sock__listener *l, int fd,
 	job.started_ms = w->loop->now_ms;
 	sock__adopt(&job.conn, fd, l->sock.family, l->sock.type,
 		    l->sock.protocol);
-	job.conn.timeout_ms = config(w)->idle_timeout_ms;
+	job.conn.timeout_ms = sock__handler_timeout(l);
 	sock__handler_serve(&job);
 	sock__handler_close_conn(&job);
 	/* The loop stood still while the handler ran. */
@@ -509,7 +509,7 @@ void sock__job_accepted(struct sock__listener *l, int fd,
 	job->stream = true;
 	sock__adopt(&job->conn, fd, l->sock.family, l->sock.type,
 		    l->sock.protocol);
-	job->conn.timeout_ms = config(w)->idle_timeout_ms;
+	job->conn.timeout_ms = sock__handler_timeout(l);
 	/* A child is cut by signal; a thread's connection through the
 	 * job's own descriptor, made before the handler has conn. */
 	if (l->svc->mode != SOCK_MODE_FORK) {
@@ -545,7 +545,7 @@ void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
 	if (svc->mode == SOCK_MODE_INLINE) {
 		/* A copy: the handler cannot change the listener's. */
 		s = l->sock;
-		s.timeout_ms = config(w)->idle_timeout_ms;
+		s.timeout_ms = sock__handler_timeout(l);
 		svc->handle_datagram(&s, data, len, peer, svc->data);
 		sock__loop_update_time(w->loop);
 		return;
@@ -576,7 +576,7 @@ void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
 			goto out_report;
 		}
 	}
-	job->conn.timeout_ms = config(w)->idle_timeout_ms;
+	job->conn.timeout_ms = sock__handler_timeout(l);
 	err = dispatch(js, job);
 	if (!err)
 		return;

@@ -189,6 +189,7 @@ void sock__listener_accepted(struct sock__listener *l, int fd,
 		return;
 	}
 	l->backoff_ms = 0;
+	sock__worker_request(w);
 	/* Before it costs anything: a slot under the cap, a held place. */
 	if (l->access && !admitted(l, fd, sa, salen))
 		return;

@@ -272,6 +272,43 @@ int sock_server_every(struct sock_server *srv, int interval_ms,
 	return 0;
 }
 
+int sock_server_idle(struct sock_server *srv, int timeout_ms, sock_every_fn fn,
+		     void *data)
+{
+	if (!srv || (fn && timeout_ms < 1))
+		return -EINVAL;
+	if (srv->ran)
+		return -EBUSY;
+	srv->idle_fn = fn;
+	srv->idle_data = data;
+	srv->idle_ms = timeout_ms;
+	return 0;
+}
+
+int sock_server_handler_timeout(struct sock_server *srv, int index,
+				int timeout_ms)
+{
+	struct sock__listener *l;
+	bool found = false;
+	unsigned int i;
+	size_t j;
+
+	if (!srv || timeout_ms < SOCK_FOREVER || timeout_ms == 0)
+		return -EINVAL;
+	if (srv->ran)
+		return -EBUSY;
+	for (i = 0; i < srv->nworkers; i++) {
+		for (j = 0; j < srv->workers[i].nlis; j++) {
+			l = srv->workers[i].lis[j];
+			if (l->index != index)
+				continue;
+			l->handler_timeout_ms = timeout_ms;
+			found = true;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
 int sock_server_backlog(struct sock_server *srv, int index, int backlog)
 {
 	struct sock__listener *l;

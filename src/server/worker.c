@@ -115,6 +115,31 @@ static void every(struct sock_timer *t, void *arg)
 		w->srv->every_fn(w->srv, w->srv->every_data);
 }
 
+/* socketserver's handle_timeout(): the server has been quiet for
+ * idle_ms since the last request (or the last call). */
+static void quiet(struct sock_timer *t, void *arg)
+{
+	struct sock__worker *w = arg;
+	struct sock_server *srv = w->srv;
+	int64_t now = sock__now_ns() / 1000000, since;
+	int64_t wait = srv->idle_ms;
+
+	if (w->stopping || atomic_load(&srv->stopping))
+		return;
+	since = now - atomic_load_explicit(&srv->last_request_ms,
+					   memory_order_relaxed);
+	if (since >= srv->idle_ms) {
+		atomic_store_explicit(&srv->last_request_ms, now,
+				      memory_order_relaxed);
+		srv->idle_fn(srv, srv->idle_data);
+	} else {
+		wait = srv->idle_ms - since;
+	}
+	if (!w->stopping && !atomic_load(&srv->stopping) &&
+	    sock_timer_start(w->loop, t, (int)wait, 0))
+		sock__report(w, SOCK__REPORT_NOMEM, NULL, NULL, -ENOMEM);
+}
+
 static void grace_over(struct sock_timer *t, void *arg)
 {
 	struct sock__worker *w = arg;
@@ -131,6 +156,7 @@ static void begin_stop(struct sock__worker *w)
 
 	w->stopping = true;
 	sock_timer_stop(w->loop, &w->every);
+	sock_timer_stop(w->loop, &w->quiet);
 	for (i = 0; i < w->nlis; i++)
 		sock__listener_close(w->lis[i]);
 	if (w->index == 0)
@@ -182,6 +208,7 @@ int sock__worker_init(struct sock_server *srv, struct sock__worker *w,
 	sock_timer_init(&w->tick, tick, w);
 	sock_timer_init(&w->grace, grace_over, w);
 	sock_timer_init(&w->every, every, w);
+	sock_timer_init(&w->quiet, quiet, w);
 	w->tick_ms = tick_interval(&srv->cfg);
 	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	err = sock_loop_new(&w->loop, srv->cfg.engine);
@@ -238,6 +265,11 @@ static void start_worker(struct sock__worker *w)
 	    sock_timer_start(w->loop, &w->every, w->srv->every_ms,
 			     w->srv->every_ms))
 		w->run_err = -ENOMEM;
+	if (w->index == 0 && w->srv->idle_fn) {
+		atomic_store(&w->srv->last_request_ms, w->loop->now_ms);
+		if (sock_timer_start(w->loop, &w->quiet, w->srv->idle_ms, 0))
+			w->run_err = -ENOMEM;
+	}
 }
 
 /*
