@@ -438,6 +438,69 @@ int sock_server_every(struct sock_server *srv, int interval_ms,
 		      sock_every_fn fn, void *data) SOCK_WUR;
 
 /*
+ * What sock_server_stats() counts.  Connections are counted as the
+ * events report them: accepted when SOCK_EV_ACCEPT is emitted, closed
+ * with SOCK_EV_CLOSE; the limits as SOCK_EV_LIMIT and SOCK_EV_ERROR
+ * events would report each occurrence (the events themselves are at most
+ * one a second per kind).  Bytes are those of event services as they
+ * flow, and those of blocking handlers' streams when they end (TCP's own
+ * count); datagrams out are event services' replies.
+ */
+enum sock_stat {
+	SOCK_STAT_ACCEPTED,	       /* connections taken in and served */
+	SOCK_STAT_CLOSED,	       /* connections ended */
+	SOCK_STAT_OPEN,		       /* open now: accepted - closed */
+	SOCK_STAT_BYTES_IN,	       /* stream bytes received */
+	SOCK_STAT_BYTES_OUT,	       /* stream bytes sent */
+	SOCK_STAT_DGRAMS_IN,	       /* datagrams received (dropped too) */
+	SOCK_STAT_DGRAMS_OUT,	       /* datagram replies sent */
+	SOCK_STAT_AT_CAP,	       /* times accepting paused at max_conns */
+	SOCK_STAT_PER_SOURCE,	       /* refused: max_per_source */
+	SOCK_STAT_ACCESS,	       /* refused: an allow or deny range */
+	SOCK_STAT_VERIFY,	       /* refused: the verify hook */
+	SOCK_STAT_PROXY_SOURCE,	       /* refused: not a trusted proxy */
+	SOCK_STAT_PROXY_HEADER,	       /* closed: a bad or late PROXY header */
+	SOCK_STAT_DESCRIPTORS,	       /* accepts failed: no descriptor left */
+	SOCK_STAT_IDLE_TIMEOUT,	       /* closed: idle timeout */
+	SOCK_STAT_TOTAL_TIMEOUT,       /* closed: total timeout */
+	SOCK_STAT_OUTPUT_OVERFLOW,     /* closed: output over its bound */
+	SOCK_STAT_DGRAM_TRUNCATED,     /* dropped: larger than max_datagram */
+	SOCK_STAT_DGRAM_PRIVILEGED,    /* dropped: from a port below 1024 */
+	SOCK_STAT_DGRAM_OWN_PORT,      /* dropped: from one of our ports */
+	SOCK_STAT_DGRAM_RATE,	       /* dropped: over the rate */
+	SOCK_STAT_DGRAM_LOOP,	       /* dropped: our own reply back */
+	SOCK_STAT_DGRAM_AMPLIFICATION, /* replies not sent: amplification */
+	SOCK_STAT_ERRORS,	       /* failed calls: accept, memory */
+	SOCK_STAT_COUNT
+};
+
+/* The name of a counter ("accepted", "dgram_rate" ...), or NULL past the
+ * last. */
+const char *sock_stat_name(int stat);
+
+/*
+ * Read the counters of listener index (-1: the whole server, every
+ * listener and what belongs to none) into out[0 .. n-1], in enum
+ * sock_stat's order (n may be smaller or larger than SOCK_STAT_COUNT: a
+ * program built against an older header gets the counters it knows).
+ * May be called from any thread, also while the server runs; each counter
+ * is read on its own, not all at one instant.  Returns the number of
+ * counters this library has (SOCK_STAT_COUNT), or -ENOENT (no listener
+ * index), -EINVAL.
+ */
+int sock_server_stats(const struct sock_server *srv, int index, uint64_t *out,
+		      size_t n) SOCK_WUR;
+
+/*
+ * How worker's event loop spent its time since it started: idle, waiting
+ * in epoll_wait or io_uring for something to happen, and busy, doing
+ * everything else (the handlers included), in microseconds.  From any
+ * thread.  Returns 0, or -ENOENT (no such worker) or -EINVAL.
+ */
+int sock_server_loop_time(const struct sock_server *srv, unsigned int worker,
+			  uint64_t *busy_us, uint64_t *idle_us) SOCK_WUR;
+
+/*
  * socketserver's timeout and handle_timeout(): call fn(srv, data) when
  * the server has taken no connection and no datagram for timeout_ms (on
  * any listener, refused ones included), and again after each further

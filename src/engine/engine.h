@@ -187,6 +187,8 @@ struct sock__listener {
 	unsigned int nheld, held_cap;
 	/* connections reading their PROXY header (server/proxy.c) */
 	struct sock__list proxied;
+	/* sock_server_stats' counters of this socket (its worker's) */
+	atomic_ullong stat[SOCK_STAT_COUNT];
 	/* blocking handlers' connection timeout; 0: the idle timeout */
 	int handler_timeout_ms;
 };
@@ -319,7 +321,20 @@ struct sock_loop {
 	struct sock__engine_limits limits;
 	/* the server worker on this loop (the core's), or NULL */
 	struct sock__worker *worker;
+	/* time spent waiting for events (sock__loop_wait_begin to the
+	 * next time update), and since when the loop runs, in ns */
+	int64_t wait_from_ns;
+	atomic_llong idle_ns;
+	atomic_llong started_ns;
+	atomic_llong ended_ns; /* 0 while running */
 };
+
+/* Engines call this right before their blocking wait: what follows up to
+ * the next sock__loop_update_time() counts as idle. */
+static inline void sock__loop_wait_begin(struct sock_loop *loop)
+{
+	loop->wait_from_ns = sock__now_ns();
+}
 
 /* Called by engines after each batch of events they dispatched. */
 void sock__loop_after_batch(struct sock_loop *loop);

@@ -457,6 +457,7 @@ static int ep_wait(struct sock_loop *loop, int timeout_ms)
 	struct epoll_engine *st = state(loop);
 	int n;
 
+	sock__loop_wait_begin(loop);
 	n = epoll_wait(st->epfd, st->ev, EPOLL_BATCH, timeout_ms);
 	sock__loop_update_time(loop);
 	if (n < 0)

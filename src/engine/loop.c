@@ -43,7 +43,15 @@ const char *sock_engine_name(enum sock_engine engine)
 
 void sock__loop_update_time(struct sock_loop *loop)
 {
-	loop->now_ms = sock__now_ns() / 1000000;
+	int64_t now = sock__now_ns();
+
+	if (loop->wait_from_ns) {
+		atomic_fetch_add_explicit(&loop->idle_ns,
+					  now - loop->wait_from_ns,
+					  memory_order_relaxed);
+		loop->wait_from_ns = 0;
+	}
+	loop->now_ms = now / 1000000;
 }
 
 int64_t sock_loop_now_ms(const struct sock_loop *loop)
@@ -384,6 +392,9 @@ int sock_loop_run(struct sock_loop *loop)
 	assert(!loop->running);
 	loop->running = true;
 	sock__loop_update_time(loop);
+	if (!atomic_load(&loop->started_ns))
+		atomic_store(&loop->started_ns, sock__now_ns());
+	atomic_store(&loop->ended_ns, 0);
 	while (!atomic_load_explicit(&loop->stop, memory_order_acquire)) {
 		timeout = run_timers(loop);
 		sock__loop_after_batch(loop);
@@ -396,6 +407,7 @@ int sock_loop_run(struct sock_loop *loop)
 			break;
 	}
 	atomic_store(&loop->stop, 0);
+	atomic_store(&loop->ended_ns, sock__now_ns());
 	loop->running = false;
 	return err;
 }

@@ -551,6 +551,7 @@ static int ur_wait(struct sock_loop *loop, int timeout_ms)
 			timeout_ms = REARM_RETRY_MS;
 	}
 	/* One system call submits what the last batch queued and waits. */
+	sock__loop_wait_begin(loop);
 	if (timeout_ms == 0) {
 		ret = io_uring_submit_and_get_events(&e->ring);
 	} else if (timeout_ms < 0) {

@@ -303,6 +303,7 @@ void sock__conn_received(struct sock_conn *c, const void *data, size_t len)
 		return;
 	}
 	c->bytes_in += len;
+	sock__stat_add(c->lis->stat, SOCK_STAT_BYTES_IN, len);
 	if (c->phase != SOCK__CONN_OPEN)
 		return; /* closing or lingering: input is dropped */
 	sock__conn_touch(c);
@@ -323,7 +324,7 @@ void sock__conn_open(struct sock__listener *l, int fd,
 
 	c = conn_alloc(w);
 	if (!c) {
-		sock__report(w, SOCK__REPORT_NOMEM, svc->name, peer, -ENOMEM);
+		sock__report_on(l, SOCK__REPORT_NOMEM, peer, -ENOMEM);
 		sock__source_del(w->srv, peer);
 		sock__worker_conn_ended(w);
 		close(fd);
@@ -337,6 +338,7 @@ void sock__conn_open(struct sock__listener *l, int fd,
 	store_peer(c, peer);
 	sock__list_add_tail(&w->conns, &c->all);
 	sock__list_add_tail(&w->idle, &c->idle);
+	sock__stat_add(l->stat, SOCK_STAT_ACCEPTED, 1);
 	sock__emit(w, SOCK_EV_ACCEPT, svc->name, peer, 0, NULL);
 	c->flags |= SOCK__CONN_OPENED;
 	if (svc->on_open)
@@ -358,6 +360,7 @@ static void emit_close(struct sock__worker *w, const struct sock_conn *c,
 {
 	struct sock_event ev;
 
+	sock__stat_add(c->lis->stat, SOCK_STAT_CLOSED, 1);
 	if (!w->srv->cfg.on_event)
 		return;
 	memset(&ev, 0, sizeof(ev));
@@ -435,8 +438,7 @@ void sock__conn_check_timeouts(struct sock__worker *w)
 	while (expired(&w->idle, now, cfg->idle_timeout_ms)) {
 		c = sock__container_of(w->idle.next, struct sock_conn, idle);
 		sock__conn_peer(c, &peer);
-		sock__report(w, SOCK__REPORT_IDLE, c->lis->svc->name, &peer,
-			     -ETIMEDOUT);
+		sock__report_on(c->lis, SOCK__REPORT_IDLE, &peer, -ETIMEDOUT);
 		sock__conn_close_soon(c, -ETIMEDOUT);
 	}
 	while (expired(&w->linger, now, SOCK__LINGER_MS)) {
@@ -448,8 +450,7 @@ void sock__conn_check_timeouts(struct sock__worker *w)
 		if (now - c->opened_ms < cfg->total_timeout_ms)
 			break;
 		sock__conn_peer(c, &peer);
-		sock__report(w, SOCK__REPORT_TOTAL, c->lis->svc->name, &peer,
-			     -ETIMEDOUT);
+		sock__report_on(c->lis, SOCK__REPORT_TOTAL, &peer, -ETIMEDOUT);
 		sock__conn_close_soon(c, -ETIMEDOUT);
 	}
 }

@@ -59,6 +59,8 @@ struct sock__worker {
 	struct sock__list idle;	  /* by last activity */
 	struct sock__list linger; /* closing, by close time */
 	unsigned int nconns;	  /* event conns + blocking jobs */
+	/* sock_server_stats' counters of what belongs to no listener */
+	atomic_ullong stat[SOCK_STAT_COUNT];
 	bool cap_paused; /* accepting paused: the server is at its cap */
 	struct sock_conn *pending; /* to be closed after this batch */
 	struct sock_conn *free_conns;
@@ -276,9 +278,20 @@ void sock__listener_free(struct sock__listener *l);
 void sock__emit(struct sock__worker *w, enum sock_event_kind kind,
 		const char *service, const struct sock_addr *addr, int err,
 		const char *what);
-/* Report a limit or error, at most once a second per kind. */
+/* Report a limit or error, at most once a second per kind, and count it
+ * (sock_server_stats): on the worker, for what belongs to no listener... */
 void sock__report(struct sock__worker *w, enum sock__report_kind kind,
 		  const char *service, const struct sock_addr *addr, int err);
+/* ... or on listener l, for what concerns it. */
+void sock__report_on(struct sock__listener *l, enum sock__report_kind kind,
+		     const struct sock_addr *addr, int err);
+
+/* Add n to counter k of stat (a listener's, or a worker's). */
+static inline void sock__stat_add(atomic_ullong *stat, unsigned int k,
+				  uint64_t n)
+{
+	atomic_fetch_add_explicit(&stat[k], n, memory_order_relaxed);
+}
 /* Report what the rate limit held back: kinds whose second has passed,
  * or all of them (the worker is ending). */
 void sock__report_flush(struct sock__worker *w, bool all);

@@ -98,6 +98,7 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 	enum sock__report_kind why;
 
 	sock__worker_request(l->w);
+	sock__stat_add(l->stat, SOCK_STAT_DGRAMS_IN, 1);
 	if (sock_addr_from_sockaddr(&peer, sa, salen))
 		memset(&peer, 0, sizeof(peer));
 	/* An IPv4 source of a dual-stack socket as IPv4: so it is named,
@@ -109,18 +110,17 @@ void sock__dgram_received(struct sock__listener *l, const void *data,
 	if (l->access) {
 		why = sock__access_check(l->access, svc, &peer);
 		if (why != SOCK__REPORT_COUNT) {
-			sock__report(l->w, why, svc->name, &peer, -EACCES);
+			sock__report_on(l, why, &peer, -EACCES);
 			return;
 		}
 	}
 	if (flags & MSG_TRUNC) {
-		sock__report(l->w, SOCK__REPORT_TRUNCATED, svc->name, &peer,
-			     SOCK_ETRUNC);
+		sock__report_on(l, SOCK__REPORT_TRUNCATED, &peer, SOCK_ETRUNC);
 		return;
 	}
 	why = guard(l, &peer, data, len);
 	if (why != SOCK__REPORT_COUNT) {
-		sock__report(l->w, why, svc->name, &peer, -EPERM);
+		sock__report_on(l, why, &peer, -EPERM);
 		return;
 	}
 	if (svc->mode != SOCK_MODE_EVENT) {
@@ -145,13 +145,14 @@ int sock_dgram_reply(struct sock_dgram *d, const void *data, size_t len)
 				  d->peer->len <= sizeof(sa_family_t)))
 		return -EDESTADDRREQ; /* an unnamed Unix sender */
 	if (!sock__guard_take(&room, len, d->header)) {
-		sock__report(l->w, SOCK__REPORT_AMPLIFICATION, l->svc->name,
-			     d->peer, -EMSGSIZE);
+		sock__report_on(l, SOCK__REPORT_AMPLIFICATION, d->peer,
+				-EMSGSIZE);
 		return -EMSGSIZE;
 	}
 	err = l->w->loop->eng->dgram_reply(l, data, len, d->peer);
 	if (err)
 		return err;
+	sock__stat_add(l->stat, SOCK_STAT_DGRAMS_OUT, 1);
 	d->room = room;
 	if (d->watched)
 		sock__guard_replied(&l->w->srv->guard, d->peer, data, len,
@@ -182,5 +183,5 @@ struct sock_loop *sock_dgram_loop(const struct sock_dgram *d)
 
 void sock__dgram_reply_failed(struct sock__listener *l, int err)
 {
-	sock__report(l->w, SOCK__REPORT_OVERFLOW, l->svc->name, NULL, err);
+	sock__report_on(l, SOCK__REPORT_OVERFLOW, NULL, err);
 }

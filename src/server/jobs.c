@@ -18,6 +18,9 @@ static void emit_close(struct sock__worker *w, const struct job *job)
 	const struct sock_server_config *cfg = config(w);
 	struct sock_event ev;
 
+	sock__stat_add(job->lis->stat, SOCK_STAT_CLOSED, 1);
+	sock__stat_add(job->lis->stat, SOCK_STAT_BYTES_IN, job->bytes_in);
+	sock__stat_add(job->lis->stat, SOCK_STAT_BYTES_OUT, job->bytes_out);
 	if (!cfg->on_event)
 		return;
 	memset(&ev, 0, sizeof(ev));
@@ -422,7 +425,7 @@ static int dispatch(struct sock__jobs *js, struct job *job)
 	return 0;
 }
 
-static struct job *job_new(const struct sock__listener *l,
+static struct job *job_new(struct sock__listener *l,
 			   const struct sock_addr *peer, size_t len)
 {
 	struct job *job = calloc(1, sizeof(*job) + len);
@@ -432,6 +435,7 @@ static struct job *job_new(const struct sock__listener *l,
 	sock__list_init(&job->link);
 	job->js = l->w->jobs;
 	job->svc = l->svc;
+	job->lis = l;
 	job->cut_fd = -1;
 	job->pidfd = -1;
 	job->peer = *peer;
@@ -453,6 +457,7 @@ static void serve_inline(struct sock__listener *l, int fd,
 	job.cut_fd = -1;
 	job.pidfd = -1;
 	job.svc = l->svc;
+	job.lis = l;
 	job.stream = true;
 	job.peer = *peer;
 	job.started_ms = w->loop->now_ms;
@@ -478,12 +483,13 @@ static void job_refused(struct sock__listener *l, int fd,
 
 	memset(&gone, 0, sizeof(gone));
 	gone.svc = l->svc;
+	gone.lis = l;
 	gone.peer = *peer;
 	gone.err = err;
 	gone.started_ms = w->loop->now_ms;
 	close(fd);
 	emit_close(w, &gone);
-	sock__report(w, kind, l->svc->name, peer, err);
+	sock__report_on(l, kind, peer, err);
 	sock__job_ended(w, peer);
 }
 
@@ -555,7 +561,7 @@ void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
 		goto out_report;
 	js = w->jobs;
 	if (js->ndgrams >= DGRAM_JOBS_MAX) {
-		sock__report(w, SOCK__REPORT_RATE, svc->name, peer, -ENOBUFS);
+		sock__report_on(l, SOCK__REPORT_RATE, peer, -ENOBUFS);
 		return;
 	}
 	job = job_new(l, peer, len);
@@ -584,7 +590,7 @@ void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,
 		sock_close(&job->conn);
 	free(job);
 out_report:
-	sock__report(w, SOCK__REPORT_NOMEM, svc->name, peer, err);
+	sock__report_on(l, SOCK__REPORT_NOMEM, peer, err);
 }
 
 /* ---- stopping ---- */

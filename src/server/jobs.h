@@ -29,6 +29,7 @@ struct job {
 	struct sock__list link; /* js->queue, js->active or js->done */
 	struct sock__jobs *js;
 	const struct sock_service *svc;
+	struct sock__listener *lis; /* its counters (sock_server_stats) */
 	/* stream: the connection; datagram: the socket to reply on */
 	struct sock conn;
 	/*

@@ -28,8 +28,7 @@ void sock__listener_update(struct sock__listener *l)
 		}
 		/* Out of memory, say: try again after a while rather than
 		 * leave the listener paused for good, unseen. */
-		sock__report(w, SOCK__REPORT_ACCEPT, l->svc->name, &l->addr,
-			     err);
+		sock__report_on(l, SOCK__REPORT_ACCEPT, &l->addr, err);
 		if (sock_timer_start(w->loop, &l->resume, 1000, 0) == 0)
 			return;
 	} else {
@@ -93,8 +92,7 @@ void sock__listener_serve_peer(struct sock__listener *l, int fd,
 	if (!sock__source_add(w->srv, &peer)) {
 		/* A limit of ours, not a failed call: no error code (it
 		 * was logged as "too many open files"). */
-		sock__report(w, SOCK__REPORT_PER_SOURCE, l->svc->name, &peer,
-			     0);
+		sock__report_on(l, SOCK__REPORT_PER_SOURCE, &peer, 0);
 		close(fd);
 		sock__worker_conn_ended(w);
 		return;
@@ -103,6 +101,7 @@ void sock__listener_serve_peer(struct sock__listener *l, int fd,
 		sock__conn_open(l, fd, &peer);
 		return;
 	}
+	sock__stat_add(l->stat, SOCK_STAT_ACCEPTED, 1);
 	sock__emit(w, SOCK_EV_ACCEPT, l->svc->name, &peer, 0, NULL);
 	sock__job_accepted(l, fd, &peer);
 }
@@ -139,15 +138,14 @@ static bool admitted(struct sock__listener *l, int fd,
 	if (takes_proxy_header(l)) {
 		if (sock__proxy_trusts(l->access, &peer))
 			return true;
-		sock__report(l->w, SOCK__REPORT_PROXY_SOURCE, l->svc->name,
-			     &peer, -EACCES);
+		sock__report_on(l, SOCK__REPORT_PROXY_SOURCE, &peer, -EACCES);
 		close(fd);
 		return false;
 	}
 	why = sock__access_check(l->access, l->svc, &peer);
 	if (why == SOCK__REPORT_COUNT)
 		return true;
-	sock__report(l->w, why, l->svc->name, &peer, -EACCES);
+	sock__report_on(l, why, &peer, -EACCES);
 	close(fd);
 	return false;
 }
@@ -163,8 +161,7 @@ static void hold(struct sock__listener *l, int fd)
 		cap = l->held_cap ? 2 * l->held_cap : 4;
 		fds = realloc(l->held_fds, cap * sizeof(*fds));
 		if (!fds) {
-			sock__report(l->w, SOCK__REPORT_NOMEM, l->svc->name,
-				     NULL, -ENOMEM);
+			sock__report_on(l, SOCK__REPORT_NOMEM, NULL, -ENOMEM);
 			close(fd);
 			return;
 		}
@@ -250,10 +247,11 @@ void sock__listener_accept_failed(struct sock__listener *l, int err)
 			close(fd);
 		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	sock__report(w,
-		     err == -EMFILE || err == -ENFILE ? SOCK__REPORT_DESCRIPTORS
-						      : SOCK__REPORT_ACCEPT,
-		     l->svc->name, NULL, err);
+	sock__report_on(l,
+			err == -EMFILE || err == -ENFILE
+				? SOCK__REPORT_DESCRIPTORS
+				: SOCK__REPORT_ACCEPT,
+			NULL, err);
 	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 50;
 	if (l->backoff_ms > 1000)
 		l->backoff_ms = 1000;

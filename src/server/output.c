@@ -148,6 +148,7 @@ static void outq_consume(struct sock_conn *c, size_t n)
 static void sent(struct sock_conn *c, size_t n)
 {
 	c->bytes_out += n;
+	sock__stat_add(c->lis->stat, SOCK_STAT_BYTES_OUT, (uint64_t)n);
 	sock__conn_touch(c);
 }
 
@@ -189,7 +190,6 @@ static int closed_error(const struct sock_conn *c)
 
 int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
 {
-	struct sock__worker *w = c->lis->w;
 	ssize_t n = 0;
 	int err;
 
@@ -211,10 +211,10 @@ int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
 		err = want_room(c);
 	if (err) {
 		if (err == -ENOBUFS || err == -ENOMEM)
-			sock__report(w,
-				     err == -ENOBUFS ? SOCK__REPORT_OVERFLOW
-						     : SOCK__REPORT_NOMEM,
-				     c->lis->svc->name, NULL, err);
+			sock__report_on(c->lis,
+					err == -ENOBUFS ? SOCK__REPORT_OVERFLOW
+							: SOCK__REPORT_NOMEM,
+					NULL, err);
 		sock__conn_close_soon(c, err);
 		return err;
 	}

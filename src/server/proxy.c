@@ -75,7 +75,7 @@ static void proxied_fail(struct proxied *p, int err)
 
 	proxied_free(p);
 	close(fd);
-	sock__report(w, SOCK__REPORT_PROXY_HEADER, l->svc->name, &proxy, err);
+	sock__report_on(l, SOCK__REPORT_PROXY_HEADER, &proxy, err);
 	sock__worker_conn_ended(w);
 }
 
@@ -93,7 +93,7 @@ static void proxied_done(struct proxied *p, const struct sock__proxy_header *h)
 	proxied_free(p);
 	why = sock__access_check(l->access, l->svc, &peer);
 	if (why != SOCK__REPORT_COUNT) {
-		sock__report(w, why, l->svc->name, &peer, -EACCES);
+		sock__report_on(l, why, &peer, -EACCES);
 		close(fd);
 		sock__worker_conn_ended(w);
 		return;
@@ -196,9 +196,9 @@ void sock__proxy_begin(struct sock__listener *l, int fd,
 fail:
 	free(p);
 	close(fd);
-	sock__report(w,
-		     err == -ENOMEM ? SOCK__REPORT_NOMEM : SOCK__REPORT_ACCEPT,
-		     l->svc->name, proxy, err);
+	sock__report_on(
+		l, err == -ENOMEM ? SOCK__REPORT_NOMEM : SOCK__REPORT_ACCEPT,
+		proxy, err);
 	sock__worker_conn_ended(w);
 }
 

@@ -26,6 +26,28 @@ static const char *const report_what[SOCK__REPORT_COUNT] = {
 	[SOCK__REPORT_PROXY_HEADER] = "proxy-header",
 };
 
+/* The counter of each kind (sock_server_stats). */
+static const unsigned char report_stat[SOCK__REPORT_COUNT] = {
+	[SOCK__REPORT_MAX_CONNS] = SOCK_STAT_AT_CAP,
+	[SOCK__REPORT_PER_SOURCE] = SOCK_STAT_PER_SOURCE,
+	[SOCK__REPORT_IDLE] = SOCK_STAT_IDLE_TIMEOUT,
+	[SOCK__REPORT_TOTAL] = SOCK_STAT_TOTAL_TIMEOUT,
+	[SOCK__REPORT_DESCRIPTORS] = SOCK_STAT_DESCRIPTORS,
+	[SOCK__REPORT_OVERFLOW] = SOCK_STAT_OUTPUT_OVERFLOW,
+	[SOCK__REPORT_TRUNCATED] = SOCK_STAT_DGRAM_TRUNCATED,
+	[SOCK__REPORT_PRIVILEGED] = SOCK_STAT_DGRAM_PRIVILEGED,
+	[SOCK__REPORT_OWN_PORT] = SOCK_STAT_DGRAM_OWN_PORT,
+	[SOCK__REPORT_RATE] = SOCK_STAT_DGRAM_RATE,
+	[SOCK__REPORT_LOOP] = SOCK_STAT_DGRAM_LOOP,
+	[SOCK__REPORT_AMPLIFICATION] = SOCK_STAT_DGRAM_AMPLIFICATION,
+	[SOCK__REPORT_ACCEPT] = SOCK_STAT_ERRORS,
+	[SOCK__REPORT_NOMEM] = SOCK_STAT_ERRORS,
+	[SOCK__REPORT_ACCESS] = SOCK_STAT_ACCESS,
+	[SOCK__REPORT_VERIFY] = SOCK_STAT_VERIFY,
+	[SOCK__REPORT_PROXY_SOURCE] = SOCK_STAT_PROXY_SOURCE,
+	[SOCK__REPORT_PROXY_HEADER] = SOCK_STAT_PROXY_HEADER,
+};
+
 static void emit_full(struct sock__worker *w, struct sock_event *ev)
 {
 	ev->worker = w->index;
@@ -69,8 +91,8 @@ static void emit_report(struct sock__worker *w, enum sock__report_kind kind,
 	emit_full(w, &ev);
 }
 
-void sock__report(struct sock__worker *w, enum sock__report_kind kind,
-		  const char *service, const struct sock_addr *addr, int err)
+static void report(struct sock__worker *w, enum sock__report_kind kind,
+		   const char *service, const struct sock_addr *addr, int err)
 {
 	struct sock__report *r = &w->reports[kind];
 	int64_t now = w->loop->now_ms;
@@ -84,6 +106,20 @@ void sock__report(struct sock__worker *w, enum sock__report_kind kind,
 	r->last_ms = now ? now : 1;
 	r->suppressed = 0;
 	emit_report(w, kind, service, addr, err, 1);
+}
+
+void sock__report(struct sock__worker *w, enum sock__report_kind kind,
+		  const char *service, const struct sock_addr *addr, int err)
+{
+	sock__stat_add(w->stat, report_stat[kind], 1);
+	report(w, kind, service, addr, err);
+}
+
+void sock__report_on(struct sock__listener *l, enum sock__report_kind kind,
+		     const struct sock_addr *addr, int err)
+{
+	sock__stat_add(l->stat, report_stat[kind], 1);
+	report(l->w, kind, l->svc->name, addr, err);
 }
 
 void sock__report_flush(struct sock__worker *w, bool all)

@@ -531,3 +531,108 @@ int sock_serve(const struct sock_service *svc, int type, const char *addr,
 	sock_server_free(srv);
 	return err < 0 ? err : 0;
 }
+
+/* ---- statistics ---- */
+
+static const char *const stat_names[SOCK_STAT_COUNT] = {
+	[SOCK_STAT_ACCEPTED] = "accepted",
+	[SOCK_STAT_CLOSED] = "closed",
+	[SOCK_STAT_OPEN] = "open",
+	[SOCK_STAT_BYTES_IN] = "bytes_in",
+	[SOCK_STAT_BYTES_OUT] = "bytes_out",
+	[SOCK_STAT_DGRAMS_IN] = "dgrams_in",
+	[SOCK_STAT_DGRAMS_OUT] = "dgrams_out",
+	[SOCK_STAT_AT_CAP] = "at_cap",
+	[SOCK_STAT_PER_SOURCE] = "per_source",
+	[SOCK_STAT_ACCESS] = "access",
+	[SOCK_STAT_VERIFY] = "verify",
+	[SOCK_STAT_PROXY_SOURCE] = "proxy_source",
+	[SOCK_STAT_PROXY_HEADER] = "proxy_header",
+	[SOCK_STAT_DESCRIPTORS] = "descriptors",
+	[SOCK_STAT_IDLE_TIMEOUT] = "idle_timeout",
+	[SOCK_STAT_TOTAL_TIMEOUT] = "total_timeout",
+	[SOCK_STAT_OUTPUT_OVERFLOW] = "output_overflow",
+	[SOCK_STAT_DGRAM_TRUNCATED] = "dgram_truncated",
+	[SOCK_STAT_DGRAM_PRIVILEGED] = "dgram_privileged",
+	[SOCK_STAT_DGRAM_OWN_PORT] = "dgram_own_port",
+	[SOCK_STAT_DGRAM_RATE] = "dgram_rate",
+	[SOCK_STAT_DGRAM_LOOP] = "dgram_loop",
+	[SOCK_STAT_DGRAM_AMPLIFICATION] = "dgram_amplification",
+	[SOCK_STAT_ERRORS] = "errors",
+};
+
+const char *sock_stat_name(int stat)
+{
+	return stat >= 0 && stat < SOCK_STAT_COUNT ? stat_names[stat] : NULL;
+}
+
+static void stat_sum(uint64_t sum[SOCK_STAT_COUNT], atomic_ullong *stat)
+{
+	int k;
+
+	for (k = 0; k < SOCK_STAT_COUNT; k++)
+		sum[k] += atomic_load_explicit(&stat[k], memory_order_relaxed);
+}
+
+int sock_server_stats(const struct sock_server *srv, int index, uint64_t *out,
+		      size_t n)
+{
+	uint64_t sum[SOCK_STAT_COUNT] = { 0 };
+	struct sock__listener *l;
+	bool found = index < 0;
+	unsigned int i;
+	size_t j;
+
+	if (!srv || (n && !out) || index < -1)
+		return -EINVAL;
+	for (i = 0; i < srv->nworkers; i++) {
+		if (index < 0)
+			stat_sum(sum, srv->workers[i].stat);
+		for (j = 0; j < srv->workers[i].nlis; j++) {
+			l = srv->workers[i].lis[j];
+			if (index >= 0 && l->index != index)
+				continue;
+			stat_sum(sum, l->stat);
+			found = true;
+		}
+	}
+	if (!found)
+		return -ENOENT;
+	/* The counters are read one by one: a connection accepted and
+	 * closed between two reads can make closed pass accepted for a
+	 * moment, and open is then 0, not negative. */
+	sum[SOCK_STAT_OPEN] =
+		sum[SOCK_STAT_ACCEPTED] > sum[SOCK_STAT_CLOSED]
+			? sum[SOCK_STAT_ACCEPTED] - sum[SOCK_STAT_CLOSED]
+			: 0;
+	memcpy(out, sum,
+	       (n < SOCK_STAT_COUNT ? n : SOCK_STAT_COUNT) * sizeof(*out));
+	if (n > SOCK_STAT_COUNT)
+		memset(out + SOCK_STAT_COUNT, 0,
+		       (n - SOCK_STAT_COUNT) * sizeof(*out));
+	return SOCK_STAT_COUNT;
+}
+
+int sock_server_loop_time(const struct sock_server *srv, unsigned int worker,
+			  uint64_t *busy_us, uint64_t *idle_us)
+{
+	const struct sock_loop *loop;
+	int64_t start, end, idle, all;
+
+	if (!srv || !busy_us || !idle_us)
+		return -EINVAL;
+	if (worker >= srv->nworkers)
+		return -ENOENT;
+	loop = srv->workers[worker].loop;
+	start = loop ? atomic_load(&loop->started_ns) : 0;
+	end = atomic_load(&loop->ended_ns);
+	idle = atomic_load(&loop->idle_ns);
+	if (!start) {
+		*busy_us = *idle_us = 0;
+		return 0;
+	}
+	all = (end ? end : sock__now_ns()) - start;
+	*idle_us = (uint64_t)idle / 1000;
+	*busy_us = all > idle ? (uint64_t)(all - idle) / 1000 : 0;
+	return 0;
+}
