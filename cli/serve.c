@@ -318,7 +318,9 @@ static void configure(struct serve *sv, struct serve_spec *specs, size_t nspecs,
 		local = is_local_text(specs[i].addr);
 	for (j = 0; j < nfds && local; j++)
 		local = serve_fd_is_local(&fds[j].sock);
-	if (sv->inetd)
+	/* inetd's peer, and the clients a proxy names, are not this host
+	 * whatever the address served. */
+	if (sv->inetd || sv->proxy)
 		local = false;
 	if (local)
 		sv->cfg.max_per_source = SOCK_UNLIMITED;
@@ -465,6 +467,11 @@ int cmd_serve(int argc, char **argv)
 		rc = serve_parse_option(&sv, opt, optarg);
 		if (rc >= 0)
 			goto out;
+	}
+	if (sv.proxy_timeout_ms && !sv.proxy) {
+		rc = serve_usage_error("%s", "--proxy-timeout is for "
+					     "--proxy-protocol");
+		goto out;
 	}
 	if (sv.proxy != (sv.nproxy_from > 0)) {
 		rc = serve_usage_error("%s", sv.proxy ? "--proxy-protocol "

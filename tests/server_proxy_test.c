@@ -52,6 +52,9 @@ static const struct sock_service who_svc[] = {
 	[SOCK_MODE_THREAD] = { .name = "who",
 			       .mode = SOCK_MODE_THREAD,
 			       .handle = who_handle },
+	[SOCK_MODE_FORK] = { .name = "who",
+			     .mode = SOCK_MODE_FORK,
+			     .handle = who_handle },
 };
 
 /* ---- headers ---- */
@@ -415,6 +418,42 @@ static void silent_headers_cost_a_slot_not_the_loop(void)
 }
 ENGINE_TEST(silent_headers_cost_a_slot_not_the_loop)
 
+/*
+ * Forked handlers inherit the descriptors of connections still reading
+ * their header: a failed header must still end its connection at once
+ * for the peer (shut down, not only closed), while another client's
+ * forked handler runs on.
+ */
+static void failed_header_ends_beside_a_forked_handler(void)
+{
+	static const char v1[] = "PROXY TCP4 10.0.0.9 127.0.0.1 9 9\r\n";
+	struct sock_server_config cfg = { 0 };
+	struct sock partial, served;
+	struct behind b;
+	long long t0;
+	char who[128];
+
+	behind_start(&b, &cfg, &who_svc[SOCK_MODE_FORK], "127.0.0.1", 300,
+		     NULL);
+	connect_from(&partial, "127.0.0.1", b.addr);
+	CHECK_OK(sock_sendall(&partial, "PROXY TCP4 10.", 14, NULL, 0));
+	connect_from(&served, "127.0.0.1", b.addr);
+	CHECK_OK(sock_sendall(&served, v1, strlen(v1), NULL, 0));
+	read_who(&served, who, sizeof(who));
+	CHECK_STR(who, "10.0.0.9:9");
+	/* The forked handler of served now holds a copy of partial's
+	 * descriptor; partial's timeout must reach its peer anyway. */
+	t0 = test_now_ms();
+	CHECK(closed_by_server(&partial, 5000));
+	CHECK_INT(test_now_ms() - t0, <, TEST_LATE_MS);
+	check_limit("proxy-header", -ETIMEDOUT);
+	echo_once(&served, "the child still serves");
+	sock_close(&partial);
+	sock_close(&served);
+	behind_stop(&b);
+}
+ENGINE_TEST(failed_header_ends_beside_a_forked_handler)
+
 /* What sock_server_proxy refuses. */
 static void proxy_settings_are_checked(void)
 {
@@ -449,6 +488,7 @@ static const struct test tests[] = {
 	TEST_ENGINES(untrusted_sources_are_refused),
 	TEST_ENGINES(access_and_caps_apply_to_the_client),
 	TEST_ENGINES(silent_headers_cost_a_slot_not_the_loop),
+	TEST_ENGINES(failed_header_ends_beside_a_forked_handler),
 	TEST(proxy_settings_are_checked),
 };
 

@@ -407,7 +407,8 @@ int sock_server_addr(const struct sock_server *srv, int index,
  * again to add ranges).  A connection from any other address is closed
  * at once (a "proxy-source" limit event): a header is believed only from
  * a trusted proxy.  Each connection must send its header within
- * header_timeout_ms (0: 5 s) of being accepted, or it is closed (a
+ * header_timeout_ms (0: 5 s) of being taken in (accepted, or let in when
+ * a slot under max_conns freed), or it is closed (a
  * "proxy-header" limit event: -ETIMEDOUT, -EPROTO for a malformed
  * header, -EMSGSIZE for an oversized one, SOCK_EEOF when it ended first);
  * while it has not, it holds a slot under max_conns.  Then the client the

@@ -367,6 +367,9 @@ void sock__proxy_begin(struct sock__listener *l, int fd,
 		       const struct sock_addr *proxy);
 /* Close the connections of l still reading their header. */
 void sock__proxy_drop(struct sock__listener *l);
+/* In a forked handler: close the descriptors of those connections (the
+ * child's copies; nothing else is touched). */
+void sock__proxy_close_inherited(struct sock__listener *l);
 
 /* ---- access.c ---- */
 

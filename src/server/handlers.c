@@ -180,6 +180,14 @@ static void close_inherited(struct sock__worker *w, const struct job *job)
 		if (c->fd >= 0)
 			close(c->fd);
 	}
+	/* This worker's connections not yet served: held at the cap, or
+	 * reading their PROXY header. */
+	for (i = 0; i < w->nlis; i++) {
+		l = w->lis[i];
+		for (k = 0; k < l->nheld; k++)
+			close(l->held_fds[k]);
+		sock__proxy_close_inherited(l);
+	}
 }
 
 /*

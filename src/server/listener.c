@@ -216,8 +216,16 @@ bool sock__listener_serve_held(struct sock__listener *l)
 
 void sock__listener_drop_held(struct sock__listener *l)
 {
-	while (l->nheld)
-		close(l->held_fds[--l->nheld]);
+	int fd;
+
+	while (l->nheld) {
+		fd = l->held_fds[--l->nheld];
+		/* A forked child may hold a copy: the peer sees the end
+		 * now. */
+		if (l->w->srv->forks)
+			shutdown(fd, SHUT_RDWR);
+		close(fd);
+	}
 }
 
 static void resume_listener(struct sock_timer *t, void *arg)

@@ -54,6 +54,16 @@ bool sock__proxy_trusts(const struct sock__access *a,
 	return false;
 }
 
+/* Close fd, which no handler was given: shut down first when the server
+ * forks handlers, as a child forked meanwhile holds a copy of it (the
+ * peer must see the end now, not when that child exits). */
+static void close_conn(const struct sock__listener *l, int fd)
+{
+	if (l->w->srv->forks)
+		shutdown(fd, SHUT_RDWR);
+	close(fd);
+}
+
 /* p leaves: its watch and timer stopped, it unlinked and freed; its
  * descriptor stays open (the caller's). */
 static void proxied_free(struct proxied *p)
@@ -74,7 +84,7 @@ static void proxied_fail(struct proxied *p, int err)
 	int fd = p->fd;
 
 	proxied_free(p);
-	close(fd);
+	close_conn(l, fd);
 	sock__report_on(l, SOCK__REPORT_PROXY_HEADER, &proxy, err);
 	sock__worker_conn_ended(w);
 }
@@ -94,7 +104,7 @@ static void proxied_done(struct proxied *p, const struct sock__proxy_header *h)
 	why = sock__access_check(l->access, l->svc, &peer);
 	if (why != SOCK__REPORT_COUNT) {
 		sock__report_on(l, why, &peer, -EACCES);
-		close(fd);
+		close_conn(l, fd);
 		sock__worker_conn_ended(w);
 		return;
 	}
@@ -211,7 +221,15 @@ void sock__proxy_drop(struct sock__listener *l)
 		p = sock__container_of(l->proxied.next, struct proxied, link);
 		fd = p->fd;
 		proxied_free(p);
-		close(fd);
+		close_conn(l, fd);
 		sock__worker_conn_ended(l->w);
 	}
+}
+
+void sock__proxy_close_inherited(struct sock__listener *l)
+{
+	struct sock__list *e;
+
+	for (e = l->proxied.next; e != &l->proxied; e = e->next)
+		close(sock__container_of(e, struct proxied, link)->fd);
 }

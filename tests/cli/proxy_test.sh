@@ -168,6 +168,39 @@ fi
 kill "$HAPROXY" 2>/dev/null
 wait "$HAPROXY" 2>/dev/null
 
+# The clients a local proxy names are not this host: the per-source cap
+# (256 by default, dropped for a loopback-only server without a proxy)
+# holds for each of them.  260 connections naming one client: 256 served.
+serve_stop
+check_eq sigterm_exit_status 0 $?
+LOG2=$TMP_DIR/serve2.log
+serve_start "$LOG2" 1 --tcp-only --proxy-protocol --proxy-from 127.0.0.1 \
+	echo=127.0.0.1:0 || { fail start2 "sock serve did not start"; serve_finish; }
+ECHO2=$(port_of "$LOG2" echo tcp)
+python3 - "$ECHO2" >"$TMP_DIR/cap.out" 2>&1 <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+socks, served = [], 0
+for i in range(260):
+    s = socket.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"PROXY TCP4 10.9.9.9 127.0.0.1 %d 7\r\nx" % (1000 + i))
+    try:
+        served += s.recv(1) == b"x"
+    except (ConnectionResetError, socket.timeout):
+        pass
+    socks.append(s)
+print(served)
+EOF
+if [ "$(cat "$TMP_DIR/cap.out")" = 256 ] &&
+	wait_file "$LOG2" ' limit echo max-per-source 10\.9\.9\.9:'; then
+	pass per_source_cap_holds_behind_a_local_proxy
+else
+	fail per_source_cap_holds_behind_a_local_proxy "served $(show "$TMP_DIR/cap.out")"
+fi
+serve_stop
+
 # Usage: --proxy-protocol needs --proxy-from, and a TCP listener.
 "$SOCK" serve --proxy-protocol echo=0 2>"$TMP_DIR/u1.err"
 rc=$?
@@ -183,6 +216,13 @@ if [ $rc = 2 ] && grep -q "there is none" "$TMP_DIR/u2.err"; then
 	pass proxy_needs_tcp_listener
 else
 	fail proxy_needs_tcp_listener "exit $rc: $(cat "$TMP_DIR/u2.err")"
+fi
+"$SOCK" serve --proxy-timeout 3 echo=0 2>"$TMP_DIR/u4.err"
+rc=$?
+if [ $rc = 2 ] && grep -q -- "--proxy-timeout is for --proxy-protocol" "$TMP_DIR/u4.err"; then
+	pass proxy_timeout_needs_proxy
+else
+	fail proxy_timeout_needs_proxy "exit $rc: $(cat "$TMP_DIR/u4.err")"
 fi
 "$SOCK" serve --proxy-protocol --proxy-from 10.0.0.1/8 echo=0 \
 	2>"$TMP_DIR/u3.err"
