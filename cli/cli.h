@@ -24,6 +24,7 @@ int cmd_clients(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /*
  * The options a command accepts and its help.  opts lists its short

@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "connect", cmd_connect, "connect standard input and output to ADDR" },
 	{ "listen", cmd_listen, "accept one peer on ADDR, then as connect" },
 	{ "bench", cmd_bench, "load a server and measure it" },
+	{ "stats", cmd_stats, "print the counters of a sock serve --stats" },
 };
 
 static void usage(FILE *out)

@@ -163,6 +163,7 @@ int serve_note_listener(struct serve *sv, const struct service *def, int type,
 	l = &sv->lis[sv->nlis++];
 	memset(l, 0, sizeof(*l));
 	l->def = def;
+	l->index = index;
 	if (sock_server_addr(sv->srv, index, &a))
 		memset(&a, 0, sizeof(a));
 	serve_addr_text(&a, l->addr, sizeof(l->addr));
@@ -411,6 +412,8 @@ static int serve(struct serve *sv, struct serve_spec *specs, size_t nspecs)
 				"listeners, and there is none\n");
 		rc = CLI_USAGE;
 	}
+	if (rc == 0 && sv->stats_addr && serve_stats_listen(sv))
+		rc = CLI_FAILURE;
 	if (rc == 0 && sv->proxy && !sv->proxy_applied) {
 		fprintf(stderr, "sock: --proxy-protocol applies to TCP "
 				"listeners, and there is none\n");

@@ -13,6 +13,7 @@
 /* One listener, made or adopted, for its "listen" log line. */
 struct serve_listener {
 	const struct service *def;
+	int index;	       /* the server's listener number */
 	const char *transport; /* "tcp", "udp", "unix", "unixgram" */
 	char addr[SOCK_ADDR_STRLEN];
 	bool logged;
@@ -55,7 +56,10 @@ struct serve {
 	size_t nproxy_from;
 	int proxy_timeout_ms;
 	bool proxy_applied; /* to at least one listener */
-	int backlog;	    /* --backlog: 0 for the system's */
+	/* --stats ADDR: the counters answered there */
+	const char *stats_addr;
+	struct sock_service stats_svc;
+	int backlog; /* --backlog: 0 for the system's */
 	struct sock_server *srv;
 };
 
@@ -78,6 +82,10 @@ const struct sock_service *serve_svc(struct serve *sv,
  * error; returns 0 or the error. */
 int serve_note_listener(struct serve *sv, const struct service *def, int type,
 			int index);
+
+/* stats.c: --stats ADDR, a listener that answers each connection with
+ * the counters as JSON.  Returns 0 or a code (said on standard error). */
+int serve_stats_listen(struct serve *sv);
 
 /* serve_log.c: the log, one line per event on standard error */
 

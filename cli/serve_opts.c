@@ -86,6 +86,10 @@ static void usage(FILE *out)
 		     "refused\n"
 		     "  --proxy-timeout S    for the header to arrive "
 		     "(default 5)\n"
+		     "  --stats ADDR         answer each connection on ADDR "
+		     "(a Unix socket path,\n"
+		     "                       or host:port) with the counters "
+		     "as JSON (sock stats)\n"
 		     "  --log-format FORMAT  text (one line per event, the "
 		     "default) or json\n"
 		     "                       (one JSON object per line)\n"
@@ -142,6 +146,7 @@ enum {
 	OPT_PROXY,
 	OPT_PROXY_FROM,
 	OPT_PROXY_TIMEOUT,
+	OPT_STATS,
 };
 
 const struct option serve_options[] = {
@@ -166,6 +171,7 @@ const struct option serve_options[] = {
 	{ "proxy-protocol", no_argument, NULL, OPT_PROXY },
 	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
 	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
+	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -297,6 +303,9 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 		return -1;
 	case OPT_PROXY:
 		sv->proxy = true;
+		return -1;
+	case OPT_STATS:
+		sv->stats_addr = arg;
 		return -1;
 	case OPT_PROXY_FROM: {
 		const char **from;
