@@ -69,7 +69,7 @@ PC := $(BUILD)/libsock.pc
 SOCK := $(BUILD)/sock
 
 .PHONY: all lib examples tests test test-only asan tsan valgrind check-format format \
-	install uninstall run deps clean abi-check abi-baseline
+	install uninstall run deps clean abi-check abi-baseline man
 
 all: lib $(SOCK) examples
 
@@ -194,6 +194,13 @@ check-format:
 format:
 	clang-format -i $(FORMAT_SRC)
 
+# A man page per exported function, from the comments of the headers
+# (scripts/manpages.py); tests/cli/man_test.sh fails when they differ.
+MAN3 := $(wildcard docs/man/man3/*.3)
+
+man:
+	scripts/manpages.py docs/man/man3
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/sock $(DESTDIR)$(PKGCONFIGDIR) \
@@ -208,12 +215,13 @@ install: all
 		install -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/sock/; done
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libsock.pc
 	install -m 644 docs/man/sock.1 $(DESTDIR)$(MANDIR)/man1/sock.1
-	install -m 644 docs/man/libsock.3 $(DESTDIR)$(MANDIR)/man3/libsock.3
+	install -m 644 docs/man/libsock.3 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sock $(DESTDIR)$(LIBDIR)/libsock.* \
 		$(DESTDIR)$(INCLUDEDIR)/sock.h $(DESTDIR)$(PKGCONFIGDIR)/libsock.pc \
 		$(DESTDIR)$(MANDIR)/man1/sock.1 $(DESTDIR)$(MANDIR)/man3/libsock.3
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/sock
 
 # The main job: every service on its default address, until Ctrl-C.

@@ -16,6 +16,7 @@ want=(
 	clang				# make tsan (ThreadSanitizer)
 	abigail-tools			# the ABI check (scripts/abi.sh)
 	haproxy				# PROXY protocol peer (tests/cli/proxy_test.sh)
+	groff-base man-db		# the man pages check (tests/cli/man_test.sh)
 )
 [ "${SOCK_DEPS_BENCH:-0}" = 1 ] && want+=(libuv1-dev libevent-dev iperf3 gnuplot-nox hyperfine)
 [ "${SOCK_DEPS_FUZZ:-0}" = 1 ] && want+=(clang libclang-rt-dev)	# make fuzz: libFuzzer

@@ -43,6 +43,17 @@ else
 	fail man_pages "not installed under $P/share/man"
 fi
 
+# A page per function (make man), found where man looks: man sock_connect.
+page=$P/share/man/man3/sock_connect.3
+found=$(have man && man -M "$P/share/man" -w sock_connect 2>&1)
+if [ ! -f "$page" ]; then
+	fail function_pages "no $page"
+elif have man && [ "$found" != "$page" ]; then
+	fail function_pages "man -M $P/share/man -w sock_connect: $found"
+else
+	pass function_pages
+fi
+
 missing=
 for f in bin/sock lib/libsock.a "lib/libsock.so.$VERSION" include/sock.h \
 	lib/pkgconfig/libsock.pc; do
