@@ -66,6 +66,19 @@ static int take_option(const struct cli_command *cmd, int c, const char *arg,
 	case 'n':
 		o->name = arg;
 		break;
+	case 'c': {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 1000000)
+			return cli_usage(cmd->name,
+					 "-c wants a count from 1, not '%s'",
+					 arg);
+		o->count = (int)n;
+		break;
+	}
 	case 'w':
 		if (cli_seconds(arg, &o->wait_ms))
 			return cli_usage(cmd->name,

@@ -47,6 +47,7 @@ struct cli_options {
 	bool verbose;	  /* -v */
 	int wait_ms;	  /* -w SECONDS, or -1 when absent */
 	const char *name; /* -n NAME, or NULL */
+	int count;	  /* -c COUNT, or 0 when absent */
 	int first;	  /* index in argv of the first operand */
 };
 

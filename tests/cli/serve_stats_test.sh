@@ -86,6 +86,19 @@ EOF
 	else
 		fail "stats_$engine" "$(show "$TMP_DIR/check.out") $(show "$TMP_DIR/stats.err")"
 	fi
+	# The table: two readings, each with the total and both listeners
+	# (the echo listener's row: 0 open, 5 accepted), and the loops.
+	timeout 30 "$SOCK" stats -w 0.2 -c 2 "$stats" >"$TMP_DIR/table.out" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && [ "$(grep -c '^listener ' "$TMP_DIR/table.out")" = 2 ] &&
+		[ "$(grep -Ec '^echo tcp 127\.0\.0\.1:[0-9]+ +0 +5 ' "$TMP_DIR/table.out")" = 2 ] &&
+		[ "$(grep -c '^echo udp ' "$TMP_DIR/table.out")" = 2 ] &&
+		[ "$(grep -Ec '^loop [01]: [0-9.]+% busy$' "$TMP_DIR/table.out")" = 4 ] &&
+		grep -Eq '^total .*/s' "$TMP_DIR/table.out"; then
+		pass "stats_table_$engine"
+	else
+		fail "stats_table_$engine" "exit $rc: $(show "$TMP_DIR/table.out")"
+	fi
 	serve_stop
 }
 
@@ -102,5 +115,7 @@ else
 fi
 "$SOCK" stats >/dev/null 2>"$TMP_DIR/usage.err"
 check_eq stats_without_address 2 $?
+"$SOCK" stats -c 2 "$TMP_DIR/nothing.sock" >/dev/null 2>"$TMP_DIR/usage.err"
+check_eq stats_count_without_w 2 $?
 
 serve_finish
