@@ -193,12 +193,30 @@ static struct sock__access *access_of(struct sock_server *srv, int index,
 	return a;
 }
 
+/* Append rule to *rules (*n of them, room for *cap). */
+static int push_rule(struct sock__rule **rules, size_t *n, size_t *cap,
+		     const struct sock__rule *rule)
+{
+	struct sock__rule *grown;
+	size_t room;
+
+	if (*n == *cap) {
+		room = *cap ? 2 * *cap : 8;
+		grown = realloc(*rules, room * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		*rules = grown;
+		*cap = room;
+	}
+	(*rules)[(*n)++] = *rule;
+	return 0;
+}
+
 static int add_rule(struct sock_server *srv, int index, const char *cidr,
 		    bool deny)
 {
-	struct sock__rule rule, *rules;
+	struct sock__rule rule;
 	struct sock__access *a;
-	size_t cap;
 	int err = 0;
 
 	if (!srv || !cidr)
@@ -213,19 +231,11 @@ static int add_rule(struct sock_server *srv, int index, const char *cidr,
 		return err;
 	if (a->family != AF_INET && a->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	if (a->nrules == a->cap) {
-		cap = a->cap ? 2 * a->cap : 8;
-		rules = realloc(a->rules, cap * sizeof(*rules));
-		if (!rules)
-			return -ENOMEM;
-		a->rules = rules;
-		a->cap = cap;
-	}
 	rule.deny = deny;
-	a->rules[a->nrules++] = rule;
-	if (!deny)
+	err = push_rule(&a->rules, &a->nrules, &a->cap, &rule);
+	if (!err && !deny)
 		a->nallow++;
-	return 0;
+	return err;
 }
 
 int sock_server_allow(struct sock_server *srv, int index, const char *cidr)
@@ -259,9 +269,8 @@ int sock_server_verify(struct sock_server *srv, int index, sock_verify_fn fn,
 int sock_server_proxy(struct sock_server *srv, int index, const char *from,
 		      int header_timeout_ms)
 {
-	struct sock__rule rule, *rules;
+	struct sock__rule rule;
 	struct sock__access *a;
-	size_t cap;
 	int err = 0;
 
 	if (!srv || !from || header_timeout_ms < 0)
@@ -278,17 +287,10 @@ int sock_server_proxy(struct sock_server *srv, int index, const char *from,
 		return -EAFNOSUPPORT;
 	if (a->type != SOCK_STREAM)
 		return -EOPNOTSUPP;
-	if (a->nproxy == a->proxy_cap) {
-		cap = a->proxy_cap ? 2 * a->proxy_cap : 4;
-		rules = realloc(a->proxy_from, cap * sizeof(*rules));
-		if (!rules)
-			return -ENOMEM;
-		a->proxy_from = rules;
-		a->proxy_cap = cap;
-	}
-	a->proxy_from[a->nproxy++] = rule;
-	a->proxy_timeout_ms = header_timeout_ms;
-	return 0;
+	err = push_rule(&a->proxy_from, &a->nproxy, &a->proxy_cap, &rule);
+	if (!err)
+		a->proxy_timeout_ms = header_timeout_ms;
+	return err;
 }
 
 void sock__access_free(struct sock_server *srv)

@@ -151,6 +151,14 @@ struct sock__access {
 	int proxy_timeout_ms;
 };
 
+/* A hook of the server's first loop, called after ms (a periodic one,
+ * or one for quiet). */
+struct sock__hook {
+	sock_every_fn fn;
+	void *data;
+	int ms;
+};
+
 /* A connected socket given to sock_server_adopt, served at run. */
 struct sock__adopted {
 	struct sock__adopted *next;
@@ -176,14 +184,10 @@ struct sock_server {
 	/* access rules of the listeners that have some (access.c) */
 	struct sock__access *access;
 	/* sock_server_every: the periodic hook */
-	sock_every_fn every_fn;
-	void *every_data;
-	int every_ms;
+	struct sock__hook every;
 	/* sock_server_idle: the quiet hook, and when the server last took
-	 * a connection or a datagram (any worker; the loop's clock, ms) */
-	sock_every_fn idle_fn;
-	void *idle_data;
-	int idle_ms;
+	 * a connection or a datagram (any worker; CLOCK_MONOTONIC, ms) */
+	struct sock__hook idle;
 	atomic_llong last_request_ms;
 	/* per-source connection counts, shared by the workers */
 	pthread_mutex_t src_lock;
@@ -249,7 +253,7 @@ bool sock__listener_serve_held(struct sock__listener *l);
  * been long), so the quiet hook never comes early. */
 static inline void sock__worker_request(struct sock__worker *w)
 {
-	if (w->srv->idle_fn)
+	if (w->srv->idle.fn)
 		atomic_store_explicit(&w->srv->last_request_ms,
 				      sock__now_ns() / 1000000,
 				      memory_order_relaxed);
@@ -286,11 +290,17 @@ void sock__report(struct sock__worker *w, enum sock__report_kind kind,
 void sock__report_on(struct sock__listener *l, enum sock__report_kind kind,
 		     const struct sock_addr *addr, int err);
 
-/* Add n to counter k of stat (a listener's, or a worker's). */
+/* Add n to counter k of stat (a listener's, or a worker's).  Built with
+ * -DSOCK_NO_STATS, nothing is counted: only to measure what counting
+ * costs (docs/performance.md). */
 static inline void sock__stat_add(atomic_ullong *stat, unsigned int k,
 				  uint64_t n)
 {
+#ifdef SOCK_NO_STATS
+	(void)stat, (void)k, (void)n;
+#else
 	atomic_fetch_add_explicit(&stat[k], n, memory_order_relaxed);
+#endif
 }
 /* Report what the rate limit held back: kinds whose second has passed,
  * or all of them (the worker is ending). */

@@ -259,30 +259,29 @@ int sock_server_addr(const struct sock_server *srv, int index,
 	return -ENOENT;
 }
 
-int sock_server_every(struct sock_server *srv, int interval_ms,
-		      sock_every_fn fn, void *data)
+/* Set one of srv's hooks, before run. */
+static int set_hook(struct sock_server *srv, struct sock__hook *hook, int ms,
+		    sock_every_fn fn, void *data)
 {
-	if (!srv || (fn && interval_ms < 1))
+	if (fn && ms < 1)
 		return -EINVAL;
 	if (srv->ran)
 		return -EBUSY;
-	srv->every_fn = fn;
-	srv->every_data = data;
-	srv->every_ms = interval_ms;
+	*hook = (struct sock__hook){ fn, data, ms };
 	return 0;
+}
+
+int sock_server_every(struct sock_server *srv, int interval_ms,
+		      sock_every_fn fn, void *data)
+{
+	return srv ? set_hook(srv, &srv->every, interval_ms, fn, data)
+		   : -EINVAL;
 }
 
 int sock_server_idle(struct sock_server *srv, int timeout_ms, sock_every_fn fn,
 		     void *data)
 {
-	if (!srv || (fn && timeout_ms < 1))
-		return -EINVAL;
-	if (srv->ran)
-		return -EBUSY;
-	srv->idle_fn = fn;
-	srv->idle_data = data;
-	srv->idle_ms = timeout_ms;
-	return 0;
+	return srv ? set_hook(srv, &srv->idle, timeout_ms, fn, data) : -EINVAL;
 }
 
 int sock_server_handler_timeout(struct sock_server *srv, int index,

@@ -112,7 +112,7 @@ static void every(struct sock_timer *t, void *arg)
 
 	(void)t;
 	if (!w->stopping && !atomic_load(&w->srv->stopping))
-		w->srv->every_fn(w->srv, w->srv->every_data);
+		w->srv->every.fn(w->srv, w->srv->every.data);
 }
 
 /* socketserver's handle_timeout(): the server has been quiet for
@@ -122,18 +122,18 @@ static void quiet(struct sock_timer *t, void *arg)
 	struct sock__worker *w = arg;
 	struct sock_server *srv = w->srv;
 	int64_t now = sock__now_ns() / 1000000, since;
-	int64_t wait = srv->idle_ms;
+	int64_t wait = srv->idle.ms;
 
 	if (w->stopping || atomic_load(&srv->stopping))
 		return;
 	since = now - atomic_load_explicit(&srv->last_request_ms,
 					   memory_order_relaxed);
-	if (since >= srv->idle_ms) {
+	if (since >= srv->idle.ms) {
 		atomic_store_explicit(&srv->last_request_ms, now,
 				      memory_order_relaxed);
-		srv->idle_fn(srv, srv->idle_data);
+		srv->idle.fn(srv, srv->idle.data);
 	} else {
-		wait = srv->idle_ms - since;
+		wait = srv->idle.ms - since;
 	}
 	if (!w->stopping && !atomic_load(&srv->stopping) &&
 	    sock_timer_start(w->loop, t, (int)wait, 0))
@@ -261,13 +261,13 @@ static void start_worker(struct sock__worker *w)
 		sock__server_open_adopted(w->srv);
 	if (sock_timer_start(w->loop, &w->tick, w->tick_ms, w->tick_ms))
 		w->run_err = -ENOMEM;
-	if (w->index == 0 && w->srv->every_fn &&
-	    sock_timer_start(w->loop, &w->every, w->srv->every_ms,
-			     w->srv->every_ms))
+	if (w->index == 0 && w->srv->every.fn &&
+	    sock_timer_start(w->loop, &w->every, w->srv->every.ms,
+			     w->srv->every.ms))
 		w->run_err = -ENOMEM;
-	if (w->index == 0 && w->srv->idle_fn) {
+	if (w->index == 0 && w->srv->idle.fn) {
 		atomic_store(&w->srv->last_request_ms, w->loop->now_ms);
-		if (sock_timer_start(w->loop, &w->quiet, w->srv->idle_ms, 0))
+		if (sock_timer_start(w->loop, &w->quiet, w->srv->idle.ms, 0))
 			w->run_err = -ENOMEM;
 	}
 }
