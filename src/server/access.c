@@ -212,6 +212,25 @@ static int push_rule(struct sock__rule **rules, size_t *n, size_t *cap,
 	return 0;
 }
 
+/* The settings of IP listener index, for a range text of its parsed
+ * into *rule, before run; NULL with *err set otherwise. */
+static struct sock__access *ip_access_of(struct sock_server *srv, int index,
+					 const char *text,
+					 struct sock__rule *rule, int *err)
+{
+	struct sock__access *a;
+
+	*err = srv->ran ? -EBUSY : sock__access_parse(text, rule);
+	if (*err)
+		return NULL;
+	a = access_of(srv, index, err);
+	if (a && a->family != AF_INET && a->family != AF_INET6) {
+		*err = -EAFNOSUPPORT;
+		return NULL;
+	}
+	return a;
+}
+
 static int add_rule(struct sock_server *srv, int index, const char *cidr,
 		    bool deny)
 {
@@ -221,16 +240,9 @@ static int add_rule(struct sock_server *srv, int index, const char *cidr,
 
 	if (!srv || !cidr)
 		return -EINVAL;
-	if (srv->ran)
-		return -EBUSY;
-	err = sock__access_parse(cidr, &rule);
-	if (err)
-		return err;
-	a = access_of(srv, index, &err);
+	a = ip_access_of(srv, index, cidr, &rule, &err);
 	if (!a)
 		return err;
-	if (a->family != AF_INET && a->family != AF_INET6)
-		return -EAFNOSUPPORT;
 	rule.deny = deny;
 	err = push_rule(&a->rules, &a->nrules, &a->cap, &rule);
 	if (!err && !deny)
@@ -275,16 +287,9 @@ int sock_server_proxy(struct sock_server *srv, int index, const char *from,
 
 	if (!srv || !from || header_timeout_ms < 0)
 		return -EINVAL;
-	if (srv->ran)
-		return -EBUSY;
-	err = sock__access_parse(from, &rule);
-	if (err)
-		return err;
-	a = access_of(srv, index, &err);
+	a = ip_access_of(srv, index, from, &rule, &err);
 	if (!a)
 		return err;
-	if (a->family != AF_INET && a->family != AF_INET6)
-		return -EAFNOSUPPORT;
 	if (a->type != SOCK_STREAM)
 		return -EOPNOTSUPP;
 	err = push_rule(&a->proxy_from, &a->nproxy, &a->proxy_cap, &rule);

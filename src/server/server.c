@@ -284,36 +284,51 @@ int sock_server_idle(struct sock_server *srv, int timeout_ms, sock_every_fn fn,
 	return srv ? set_hook(srv, &srv->idle, timeout_ms, fn, data) : -EINVAL;
 }
 
+/* A walk over the sockets of one listener number, one per worker that
+ * has it: start at { 0 }; NULL after the last. */
+struct lis_walk {
+	unsigned int w;
+	size_t j;
+};
+
+static struct sock__listener *lis_next(const struct sock_server *srv, int index,
+				       struct lis_walk *it)
+{
+	struct sock__listener *l;
+
+	for (; it->w < srv->nworkers; it->w++, it->j = 0) {
+		while (it->j < srv->workers[it->w].nlis) {
+			l = srv->workers[it->w].lis[it->j++];
+			if (l->index == index)
+				return l;
+		}
+	}
+	return NULL;
+}
+
 int sock_server_handler_timeout(struct sock_server *srv, int index,
 				int timeout_ms)
 {
+	struct lis_walk it = { 0 };
 	struct sock__listener *l;
 	bool found = false;
-	unsigned int i;
-	size_t j;
 
 	if (!srv || timeout_ms < SOCK_FOREVER || timeout_ms == 0)
 		return -EINVAL;
 	if (srv->ran)
 		return -EBUSY;
-	for (i = 0; i < srv->nworkers; i++) {
-		for (j = 0; j < srv->workers[i].nlis; j++) {
-			l = srv->workers[i].lis[j];
-			if (l->index != index)
-				continue;
-			l->handler_timeout_ms = timeout_ms;
-			found = true;
-		}
+	while ((l = lis_next(srv, index, &it))) {
+		l->handler_timeout_ms = timeout_ms;
+		found = true;
 	}
 	return found ? 0 : -ENOENT;
 }
 
 int sock_server_backlog(struct sock_server *srv, int index, int backlog)
 {
+	struct lis_walk it = { 0 };
 	struct sock__listener *l;
-	unsigned int i;
 	bool found = false;
-	size_t j;
 
 	if (!srv || backlog < 1)
 		return -EINVAL;
@@ -321,18 +336,13 @@ int sock_server_backlog(struct sock_server *srv, int index, int backlog)
 	 * the number could then name another socket. */
 	if (srv->ran)
 		return -EBUSY;
-	for (i = 0; i < srv->nworkers; i++) {
-		for (j = 0; j < srv->workers[i].nlis; j++) {
-			l = srv->workers[i].lis[j];
-			if (l->index != index)
-				continue;
-			if (sock__listener_is_dgram(l))
-				return -EOPNOTSUPP;
-			found = true;
-			/* listen() again sets the queue's length. */
-			if (l->sock.fd >= 0 && listen(l->sock.fd, backlog) < 0)
-				return -errno;
-		}
+	while ((l = lis_next(srv, index, &it))) {
+		if (sock__listener_is_dgram(l))
+			return -EOPNOTSUPP;
+		found = true;
+		/* listen() again sets the queue's length. */
+		if (l->sock.fd >= 0 && listen(l->sock.fd, backlog) < 0)
+			return -errno;
 	}
 	return found ? 0 : -ENOENT;
 }
