@@ -69,7 +69,8 @@ PC := $(BUILD)/libsock.pc
 SOCK := $(BUILD)/sock
 
 .PHONY: all lib examples tests test test-only asan tsan valgrind check-format format \
-	install uninstall run deps clean abi-check abi-baseline man
+	install uninstall run deps clean abi-check abi-baseline man \
+	deb deb-test
 
 all: lib $(SOCK) examples
 
@@ -223,6 +224,27 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/sock.1 $(DESTDIR)$(MANDIR)/man3/libsock.3
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/sock
+
+# Debian packages (debian/): libsock0, libsock-dev and sock, built by
+# dpkg-buildpackage in a copy of the tree under $(BUILD)/deb, where the
+# .deb files land.  deb-test (tests/deb/deb_test.sh, root) builds them,
+# runs lintian, installs them, builds a program against the installed
+# package with pkg-config, runs sock serve from it and removes them.
+DEB_DIR := $(BUILD)/deb
+
+deb:
+	@SOCK_DEPS_DEB=1 scripts/deps.sh
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/libsock-$(VERSION)
+	tar --exclude=./build --exclude=./.git -cf - . | \
+		tar -xf - -C $(DEB_DIR)/libsock-$(VERSION)
+	cd $(DEB_DIR)/libsock-$(VERSION) && \
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u LDFLAGS \
+		-u CPPFLAGS -u BUILD -u CC dpkg-buildpackage -us -uc -b \
+		>../build.log 2>&1 || { tail -n 30 ../build.log; exit 1; }
+	@ls $(DEB_DIR)/*.deb
+
+deb-test: deb
+	tests/deb/deb_test.sh $(DEB_DIR)
 
 # The main job: every service on its default address, until Ctrl-C.
 run: deps

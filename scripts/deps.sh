@@ -19,6 +19,7 @@ want=(
 	groff-base man-db		# the man pages check (tests/cli/man_test.sh)
 )
 [ "${SOCK_DEPS_BENCH:-0}" = 1 ] && want+=(libuv1-dev libevent-dev iperf3 gnuplot-nox hyperfine)
+[ "${SOCK_DEPS_DEB:-0}" = 1 ] && want+=(dpkg-dev debhelper fakeroot lintian)	# make deb, make deb-test
 [ "${SOCK_DEPS_FUZZ:-0}" = 1 ] && want+=(clang libclang-rt-dev)	# make fuzz: libFuzzer
 
 missing=()

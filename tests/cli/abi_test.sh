@@ -13,6 +13,22 @@ else
 	fail built_library_keeps_its_abi "$out"
 fi
 
+# The Debian package's symbols file (dpkg-shlibdeps turns it into each
+# program's dependency) names every exported symbol at its version node,
+# and nothing else: the package build checks the same (-c4), this finds
+# it before a package is built.
+exported=$(nm -D --defined-only "$SOCK_BUILD/libsock.so" |
+	awk '$2 == "T" && $3 ~ /@/ { sub(/@@/, "@", $3); print $3 }' | sort)
+listed=$(awk '/^ sock_/ { print $1 }' "$SOCK_SRC/debian/libsock0.symbols" | sort)
+if [ -z "$exported" ]; then
+	fail debian_symbols_match_exports "nm found no versioned symbol in libsock.so"
+elif [ "$exported" = "$listed" ]; then
+	pass debian_symbols_match_exports
+else
+	fail debian_symbols_match_exports "$(diff <(echo "$listed") <(echo "$exported") |
+		grep '^[<>]' | head -n 5 | tr '\n' ' ')(< symbols file, > library)"
+fi
+
 # ---- a copy of the tree, changed as a careless commit would ----
 
 # What building the shared library needs, and nothing of this build's
