@@ -31,7 +31,17 @@ $(BENCH_DIR)/%: bench/%.c bench/ref.h
 bench-deps:
 	@SOCK_DEPS_BENCH=1 scripts/deps.sh
 
-bench-build: all $(BENCH_BINS)
+bench-build: all $(BENCH_BINS) $(BENCH_DIR)/nostats/sock
+
+# The sock program with its counters compiled out (-DSOCK_NO_STATS), in a
+# build directory of its own: echo64 runs it beside the real one, for
+# what the always-on statistics cost.
+$(BENCH_DIR)/nostats/sock: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BENCH_DIR)/nostats \
+		CPPFLAGS="$(CPPFLAGS) -DSOCK_NO_STATS" $@
+
+.PHONY: FORCE
+FORCE:
 
 # The test suite runs bench/run.py in its quick mode against this one.
 tests: $(BENCH_DIR)/epoll_echo

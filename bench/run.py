@@ -268,6 +268,14 @@ def make_instances(build, sock, logdir, quick):
             serve(engine, "echo", "tcp", p), {"tcp": p})
     if quick:
         return inst
+    # The same, built with the statistics counters compiled out.
+    nostats = os.path.join(b, "nostats", "sock")
+    for engine in ("epoll", "io_uring"):
+        p = free_port()
+        argv = serve(engine, "echo", "tcp", p)
+        add(f"sock-{engine}-echo-nostats",
+            f"sock serve ({engine}), counters compiled out",
+            [nostats] + argv[1:], {"tcp": p})
     p = free_port()
     add("epoll-busy-echo", "hand-written epoll, busy-poll",
         ref("epoll_echo", "--busy", str(p)), {"tcp": p})
@@ -336,7 +344,8 @@ WORKLOADS = [
          proto="tcp", ref="epoll-echo", metric="ops_per_s", unit="msg/s",
          servers=["epoll-echo", "uring-echo", "uv-echo", "event-echo",
                   "asyncio-echo", "socketserver-echo", "xinetd",
-                  "sock-epoll-echo", "sock-io_uring-echo"]),
+                  "sock-epoll-echo", "sock-io_uring-echo",
+                  "sock-epoll-echo-nostats", "sock-io_uring-echo-nostats"]),
     dict(id="latency", title="echo, 1 connection, 64 B (latency)",
          mode="pingpong", args=["-c", "1", "-s", "64"], service="echo",
          proto="tcp", ref="epoll-echo", metric="p50", unit="µs p50",
@@ -692,6 +701,11 @@ def targets(summ):
                 ratio_to(e, key, "uv-echo"), lambda v: v >= 1.0)
             add("echo64", f"{eng} engine ≥ 1.4× libevent",
                 ratio_to(e, key, "event-echo"), lambda v: v >= 1.4)
+        for eng in ("epoll", "io_uring"):
+            add("echo64", f"{eng} engine with its statistics ≥ 0.99× "
+                "the same built without (-DSOCK_NO_STATS)",
+                ratio_to(e, f"sock-{eng}-echo", f"sock-{eng}-echo-nostats"),
+                lambda v: v >= 0.99)
         add("echo64", "epoll engine server CPU per message ≤ 1.05× "
             "hand-written epoll",
             ratio_to(e, "sock-epoll-echo", "epoll-echo", "cpu"),
@@ -767,6 +781,7 @@ def chart(summ, png, tmpdir):
         for _, prefix in CHART:
             r = next((r for r in rows if r["key"].startswith(prefix)
                       and not r["key"].endswith("busy-echo")
+                      and not r["key"].endswith("-nostats")
                       and not r["error"] and not r["fallback"]), None)
             v = r["ratio"] if r else None
             if w["id"] == "time":
