@@ -1,7 +1,7 @@
 # Makefile -- the one build file: libsock, the sock program, examples, tests
 
-VERSION := 0.1.0
-ABI := 0
+VERSION := 0.2.0
+ABI := 1
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -33,10 +33,14 @@ URING_LIBS := $(shell pkg-config --libs liburing)
 URING_PC := liburing
 endif
 
-CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude $(URING_CFLAGS) $(CPPFLAGS)
+# TLS: OpenSSL 3 (Debian's libssl-dev, installed by the deps step).
+TLS_CFLAGS := $(shell pkg-config --cflags openssl 2>/dev/null)
+TLS_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude $(URING_CFLAGS) $(TLS_CFLAGS) $(CPPFLAGS)
 CFLAGS_ALL := -std=gnu11 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
 	-MMD -MP
-LIBS := $(URING_LIBS) -lpthread
+LIBS := $(URING_LIBS) $(TLS_LIBS) -lpthread
 
 # What objects and programs are built with.  When it differs from what
 # the build directory was built with (liburing installed since, other
@@ -111,7 +115,7 @@ $(SHARED): $(LIB_OBJ) $(ABI_MAP)
 # it again for the PREFIX given then.
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	-e 's|@REQUIRES@|$(URING_PC)|' libsock.pc.in
+	-e 's|@REQUIRES@|$(URING_PC) libssl libcrypto|' libsock.pc.in
 
 $(PC): libsock.pc.in Makefile
 	@mkdir -p $(dir $@)
@@ -225,7 +229,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/sock
 
-# Debian packages (debian/): libsock0, libsock-dev and sock, built by
+# Debian packages (debian/): libsock$(ABI), libsock-dev and sock, built by
 # dpkg-buildpackage in a copy of the tree under $(BUILD)/deb, where the
 # .deb files land.  deb-test (tests/deb/deb_test.sh, root) builds them,
 # runs lintian, installs them, builds a program against the installed

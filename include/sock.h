@@ -75,11 +75,11 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 #define SOCK_VERSION_MAJOR 0
-#define SOCK_VERSION_MINOR 1
+#define SOCK_VERSION_MINOR 2
 #define SOCK_VERSION_PATCH 0
-#define SOCK_VERSION_STRING "0.1.0"
+#define SOCK_VERSION_STRING "0.2.0"
 
-/* The version of the library actually linked, e.g. "0.1.0". */
+/* The version of the library actually linked, e.g. "0.2.0". */
 const char *sock_version(void);
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -110,6 +110,9 @@ enum sock_error {
 	SOCK_ERESOLVE = -3006,	  /* any other resolver failure */
 	SOCK_EEOF = -3007,	  /* stream ended before the data expected */
 	SOCK_ETRUNC = -3008,	  /* datagram larger than the buffer given */
+	SOCK_ETLS = -3009,	  /* TLS handshake or protocol failure */
+	SOCK_ECERT = -3010,	  /* peer's certificate failed verification */
+	SOCK_ETLSEOF = -3011,	  /* stream cut without TLS close_notify */
 };
 
 /*
@@ -457,13 +460,14 @@ struct sock {
 	int type;
 	int protocol;
 	int timeout_ms;
+	struct sock_tls *tls; /* TLS state (sock_tls_wrap), or NULL */
 };
 
 /* A closed socket, for initialising storage. */
 #define SOCK_CLOSED                                                            \
 	{                                                                      \
 		.fd = -1, .family = 0, .type = 0, .protocol = 0,               \
-		.timeout_ms = SOCK_FOREVER                                     \
+		.timeout_ms = SOCK_FOREVER, .tls = NULL                        \
 	}
 
 /*
@@ -930,6 +934,7 @@ ssize_t sock_recv_fds(struct sock *s, void *buf, size_t len, int *fds,
 int sock_makefile(const struct sock *s, const char *mode, FILE **out) SOCK_WUR;
 
 #include <sock/server.h>
+#include <sock/tls.h>
 
 #pragma GCC visibility pop
 

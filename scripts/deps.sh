@@ -9,6 +9,7 @@ set -u
 want=(
 	gcc make pkg-config		# build
 	liburing-dev			# io_uring engine
+	libssl-dev openssl		# TLS; openssl makes the tests' certificates
 	python3				# seed peers in tests/peers
 	iproute2			# network namespaces (AF_PACKET test)
 	rdate netcat-openbsd socat xinetd	# real peers for end-to-end tests

@@ -8,7 +8,8 @@
 #        scripts/manpages.py --examples DIR   write each page's example as
 #                                             DIR/<function>.c, for a compiler
 #
-# The pages are made from include/sock.h and include/sock/server.h, which
+# The pages are made from include/sock.h, include/sock/server.h and
+# include/sock/tls.h, which
 # document each function in the comment right above its declaration (one
 # comment may cover two or three declarations), and abi/libsock.map, which
 # names the functions exported: one page for each of those, no other.
@@ -34,7 +35,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADERS = ["include/sock.h", "include/sock/server.h"]
+HEADERS = ["include/sock.h", "include/sock/server.h", "include/sock/tls.h"]
 MAP = "abi/libsock.map"
 ERRORS_C = "src/sock/error.c"
 OVERVIEW = "docs/man/libsock.3"

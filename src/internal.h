@@ -50,6 +50,24 @@ int sock__wait(int fd, short events, int64_t deadline);
  */
 int sock__backoff(int64_t deadline);
 
+/*
+ * TLS (src/tls/tls.c).  The I/O calls hand a socket with s->tls to these:
+ * receive and send as recv(2) and send(2) do (MSG_PEEK and MSG_DONTWAIT
+ * only), a line as sock_recv_line, within deadline.  close_notify is sent
+ * by sock__tls_close_notify; sock__tls_release frees the state (sending
+ * close_notify first when notify and it goes without waiting).
+ */
+ssize_t sock__tls_recv(struct sock *s, void *buf, size_t len, int flags,
+		       int64_t deadline);
+ssize_t sock__tls_send(struct sock *s, const void *buf, size_t len, int flags,
+		       int64_t deadline);
+ssize_t sock__tls_recv_line(struct sock *s, char *buf, size_t size,
+			    int64_t deadline);
+int sock__tls_close_notify(struct sock *s, int64_t deadline);
+void sock__tls_release(struct sock *s, bool notify);
+int sock__tls_wrap_until(struct sock *s, struct sock_tls_ctx *ctx,
+			 const char *name, int64_t deadline);
+
 /* Set s to the open socket fd with the given properties, blocking mode. */
 void sock__adopt(struct sock *s, int fd, int family, int type, int protocol);
 

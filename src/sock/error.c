@@ -94,6 +94,12 @@ static const char *sock_error_text(int code)
 		return "connection closed before all data arrived";
 	case SOCK_ETRUNC:
 		return "datagram truncated";
+	case SOCK_ETLS:
+		return "TLS handshake or protocol failure";
+	case SOCK_ECERT:
+		return "certificate verification failed";
+	case SOCK_ETLSEOF:
+		return "TLS stream cut without close_notify";
 	}
 	return NULL;
 }

@@ -176,6 +176,37 @@ static int sendfile_until(struct sock *s, int fd, off_t *offset, size_t count,
 	return 0;
 }
 
+/* TLS records are made in user space: read the file and send it, as
+ * Python's SSLSocket.sendfile() falls back to send(). */
+static int sendfile_tls(struct sock *s, int fd, off_t offset, size_t count,
+			size_t *done, int64_t deadline)
+{
+	char buf[16384];
+	size_t want, off;
+	ssize_t n, w;
+
+	while (count == 0 || *done < count) {
+		want = sizeof(buf);
+		if (count && count - *done < want)
+			want = count - *done;
+		n = pread(fd, buf, want, offset + (off_t)*done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0; /* end of file: sent all there was */
+		for (off = 0; off < (size_t)n; off += (size_t)w) {
+			w = sock__tls_send(s, buf + off, (size_t)n - off, 0,
+					   deadline);
+			if (w < 0)
+				return (int)w;
+			*done += (size_t)w;
+		}
+	}
+	return 0;
+}
+
 int sock_sendfile(struct sock *s, int fd, off_t offset, size_t count,
 		  size_t *sent)
 {
@@ -189,6 +220,12 @@ int sock_sendfile(struct sock *s, int fd, off_t offset, size_t count,
 		*sent = 0;
 	if (offset < 0)
 		return -EINVAL;
+	if (s->tls) {
+		err = sendfile_tls(s, fd, offset, count, &done, deadline);
+		if (sent)
+			*sent = done;
+		return err;
+	}
 	sigpipe_block(&guard);
 	err = sendfile_until(s, fd, &offset, count, &done, deadline);
 	sigpipe_restore(&guard, err);

@@ -84,6 +84,9 @@ static ssize_t send_until(struct sock *s, const void *buf, size_t len,
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	if (s->tls)
+		return to ? -EISCONN
+			  : sock__tls_send(s, buf, len, flags, deadline);
 	if (to) {
 		msg.msg_name = (void *)&to->u;
 		msg.msg_namelen = to->len;
@@ -98,6 +101,11 @@ static ssize_t recv_until(struct sock *s, void *buf, size_t len,
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
+	if (s->tls) {
+		if (from)
+			memset(from, 0, sizeof(*from));
+		return sock__tls_recv(s, buf, len, flags, deadline);
+	}
 	if (from) {
 		memset(from, 0, sizeof(*from));
 		msg.msg_name = &from->u;
@@ -147,6 +155,8 @@ ssize_t sock_sendto(struct sock *s, const void *buf, size_t len,
 ssize_t sock_sendmsg(struct sock *s, const struct msghdr *msg, int flags)
 {
 	assert(s && msg);
+	if (s->tls) /* ancillary data cannot travel in TLS records */
+		return -EOPNOTSUPP;
 	return sendmsg_until(s, msg, flags, call_deadline(s, flags));
 }
 
@@ -166,6 +176,8 @@ ssize_t sock_recvfrom(struct sock *s, void *buf, size_t len,
 ssize_t sock_recvmsg(struct sock *s, struct msghdr *msg, int flags)
 {
 	assert(s && msg);
+	if (s->tls)
+		return -EOPNOTSUPP;
 	return recvmsg_until(s, msg, flags, call_deadline(s, flags));
 }
 
@@ -402,6 +414,8 @@ ssize_t sock_recv_line(struct sock *s, char *buf, size_t size)
 	assert(s && buf);
 	if (size < 2)
 		return -EINVAL;
+	if (s->tls)
+		return sock__tls_recv_line(s, buf, size, deadline);
 	n = peek_line(s, buf, size, deadline, &epfd);
 	if (epfd >= 0)
 		close(epfd);

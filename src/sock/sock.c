@@ -15,6 +15,7 @@ void sock__clear(struct sock *s)
 	s->type = 0;
 	s->protocol = 0;
 	s->timeout_ms = SOCK_FOREVER;
+	s->tls = NULL;
 }
 
 void sock__adopt(struct sock *s, int fd, int family, int type, int protocol)
@@ -24,6 +25,7 @@ void sock__adopt(struct sock *s, int fd, int family, int type, int protocol)
 	s->type = type;
 	s->protocol = protocol;
 	s->timeout_ms = SOCK_FOREVER;
+	s->tls = NULL;
 }
 
 int sock_open(struct sock *s, int family, int type, int protocol)
@@ -107,6 +109,8 @@ int sock_dup(const struct sock *s, struct sock *out)
 	sock__clear(out);
 	if (s->fd < 0)
 		return -EBADF;
+	if (s->tls) /* one TLS state cannot serve two sockets */
+		return -EOPNOTSUPP;
 	fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -119,6 +123,7 @@ int sock_detach(struct sock *s)
 {
 	int fd = s->fd;
 
+	sock__tls_release(s, false);
 	sock__clear(s);
 	return fd;
 }
@@ -132,6 +137,7 @@ int sock_close(struct sock *s)
 {
 	int fd = s->fd;
 
+	sock__tls_release(s, true);
 	sock__clear(s);
 	if (fd < 0)
 		return 0;
@@ -433,6 +439,14 @@ int sock_getpeername(const struct sock *s, struct sock_addr *addr)
 
 int sock_shutdown(struct sock *s, int how)
 {
+	int err;
+
+	/* TLS's end of the stream comes before TCP's. */
+	if (s->tls && (how == SHUT_WR || how == SHUT_RDWR)) {
+		err = sock__tls_close_notify(s, sock__deadline(s->timeout_ms));
+		if (err)
+			return err;
+	}
 	if (shutdown(s->fd, how) < 0)
 		return -errno;
 	return 0;

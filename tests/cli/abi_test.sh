@@ -19,9 +19,12 @@ fi
 # it before a package is built.
 exported=$(nm -D --defined-only "$SOCK_BUILD/libsock.so" |
 	awk '$2 == "T" && $3 ~ /@/ { sub(/@@/, "@", $3); print $3 }' | sort)
-listed=$(awk '/^ sock_/ { print $1 }' "$SOCK_SRC/debian/libsock0.symbols" | sort)
+abi=$(sed -n 's/^ABI := //p' "$SOCK_SRC/Makefile")
+listed=$(awk '/^ sock_/ { print $1 }' "$SOCK_SRC/debian/libsock$abi.symbols" 2>/dev/null | sort)
 if [ -z "$exported" ]; then
 	fail debian_symbols_match_exports "nm found no versioned symbol in libsock.so"
+elif [ -z "$listed" ]; then
+	fail debian_symbols_match_exports "no debian/libsock$abi.symbols: the package is named after ABI"
 elif [ "$exported" = "$listed" ]; then
 	pass debian_symbols_match_exports
 else
@@ -110,9 +113,10 @@ abi_check
 expect struct_layout_change_fails 1 "breaks the ABI"
 
 # The same change with the soname's ABI number raised: allowed.
+next=$(($(sed -n 's/^ABI := //p' "$TREE/Makefile") + 1))
 rm -f "$TREE"/build/libsock.so*
-build ABI=1
+build ABI=$next
 abi_check
-expect struct_layout_change_with_new_soname_passes 0 "as its soname says (libsock.so.1)"
+expect struct_layout_change_with_new_soname_passes 0 "as its soname says (libsock.so.$next)"
 
 finish

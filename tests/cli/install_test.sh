@@ -9,6 +9,7 @@ need make cc pkg-config nm readelf
 
 P=$TMP_DIR/usr
 VERSION=$(sed -n 's/^VERSION := //p' "$SOCK_SRC/Makefile")
+ABI=$(sed -n 's/^ABI := //p' "$SOCK_SRC/Makefile")
 LIB=$P/lib/libsock.so.$VERSION
 
 # A make of our own: not the jobserver of a make that may have started us.
@@ -63,7 +64,7 @@ for h in "$SOCK_SRC"/include/sock/*.h; do
 	[ -f "$h" ] || continue
 	[ -f "$P/include/sock/${h##*/}" ] || missing+=" include/sock/${h##*/}"
 done
-for l in libsock.so.0 libsock.so; do
+for l in "libsock.so.$ABI" libsock.so; do
 	[ "$(readlink "$P/lib/$l")" = "libsock.so.$VERSION" ] ||
 		missing+=" lib/$l->libsock.so.$VERSION"
 done
@@ -81,7 +82,7 @@ else
 fi
 
 soname=$(readelf -d "$LIB" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-check_eq soname libsock.so.0 "$soname"
+check_eq soname "libsock.so.$ABI" "$soname"
 
 # Exported: sock_* functions and data, never the sock__* internals, each
 # bound to a version node of abi/libsock.map (the nodes themselves are
@@ -216,19 +217,19 @@ WANT="$VERSION ping [::1]:7 connection refused echo"
 # program too.
 read -ra san <<<"$(grep -o -- '-fsanitize=[^ ]*' <<<"${SOCK_CFLAGS:-} ${SOCK_LDFLAGS:-}" | sort -u | tr '\n' ' ')"
 
-# Shared: the program needs libsock.so.0 and finds it in the prefix.
+# Shared: the program needs libsock.so.$ABI and finds it in the prefix.
 read -ra flags <<<"$("${PC[@]}" --cflags --libs libsock)"
 if ! cc "${san[@]}" -std=c11 -Wall -Wextra -Werror -o "$TMP_DIR/prog" \
 	"$TMP_DIR/prog.c" "${flags[@]}" >"$TMP_DIR/cc.log" 2>&1; then
 	fail shared_build "$(head -n 5 "$TMP_DIR/cc.log" | tr '\n' '|')"
-elif ! readelf -d "$TMP_DIR/prog" | grep -q 'NEEDED.*\[libsock\.so\.0\]'; then
-	fail shared_build "prog does not need libsock.so.0"
+elif ! readelf -d "$TMP_DIR/prog" | grep -q "NEEDED.*\[libsock\.so\.$ABI\]"; then
+	fail shared_build "prog does not need libsock.so.$ABI"
 else
 	pass shared_build
 	out=$(LD_LIBRARY_PATH=$P/lib timeout 10 "$TMP_DIR/prog" 2>&1)
 	check_eq shared_run "$WANT" "$out"
 	if LD_LIBRARY_PATH=$P/lib ldd "$TMP_DIR/prog" |
-		grep -qF "libsock.so.0 => $P/lib/libsock.so.0"; then
+		grep -qF "libsock.so.$ABI => $P/lib/libsock.so.$ABI"; then
 		pass shared_from_prefix
 	else
 		fail shared_from_prefix "$(LD_LIBRARY_PATH=$P/lib ldd \

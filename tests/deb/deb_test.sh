@@ -14,7 +14,9 @@
 
 dir=${1:?usage: deb_test.sh DIR}
 VERSION=$(sed -n 's/^VERSION := //p' "$SOCK_SRC/Makefile")
-PKGS=(libsock0 libsock-dev sock)
+ABI=$(sed -n 's/^ABI := //p' "$SOCK_SRC/Makefile")
+LIBPKG=libsock$ABI
+PKGS=("$LIBPKG" libsock-dev sock)
 DEBS=()
 for p in "${PKGS[@]}"; do
 	DEBS+=("$dir/${p}_${VERSION}_$(dpkg --print-architecture).deb")
@@ -59,16 +61,16 @@ holds() { # NAME DEB PATTERN...: the package has a file matching each
 	if [ -z "$missing" ]; then pass "$name"; else fail "$name" "missing:$missing"; fi
 }
 ML=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
-holds libsock0_files "${DEBS[0]}" "$ML/libsock.so.$VERSION" "$ML/libsock.so.0"
+holds library_package_files "${DEBS[0]}" "$ML/libsock.so.$VERSION" "$ML/libsock.so.$ABI"
 holds libsock_dev_files "${DEBS[1]}" /usr/include/sock.h /usr/include/sock/server.h \
 	"$ML/libsock.a" "$ML/libsock.so" "$ML/pkgconfig/libsock.pc" \
 	/usr/share/man/man3/sock_connect.3.gz /usr/share/man/man3/libsock.3.gz
 holds sock_files "${DEBS[2]}" /usr/bin/sock /usr/share/man/man1/sock.1.gz \
 	/usr/share/doc/sock/examples/sock-echo.socket
 if contents "${DEBS[0]}" | grep -q '^/usr/include\|^/usr/bin'; then
-	fail libsock0_is_the_library_only "$(contents "${DEBS[0]}" | grep '^/usr/include\|^/usr/bin')"
+	fail library_package_is_the_library_only "$(contents "${DEBS[0]}" | grep '^/usr/include\|^/usr/bin')"
 else
-	pass libsock0_is_the_library_only
+	pass library_package_is_the_library_only
 fi
 
 # ---- installed ----
@@ -123,8 +125,8 @@ else
 	fail build_with_pkg_config "$(head -n 5 "$TMP_DIR/cc" | tr '\n' '|')"
 fi
 # (/lib is /usr/lib on a merged-/usr system: compare where both lead.)
-lib=$(ldd "$TMP_DIR/prog" 2>/dev/null | awk '$1 == "libsock.so.0" { print $3 }')
-check_eq links_the_packaged_library "$(readlink -f "$ML/libsock.so.0")" \
+lib=$(ldd "$TMP_DIR/prog" 2>/dev/null | awk -v so="libsock.so.$ABI" '$1 == so { print $3 }')
+check_eq links_the_packaged_library "$(readlink -f "$ML/libsock.so.$ABI")" \
 	"$(readlink -f "${lib:-none}")"
 
 SOCK=/usr/bin/sock
@@ -148,7 +150,7 @@ fi
 
 # ---- removed: nothing left behind ----
 if dpkg --purge "${PKGS[@]}" >"$TMP_DIR/purge" 2>&1 && [ ! -e /usr/bin/sock ] &&
-	[ ! -e /usr/include/sock.h ] && [ ! -e "$ML/libsock.so.0" ]; then
+	[ ! -e /usr/include/sock.h ] && [ ! -e "$ML/libsock.so.$ABI" ]; then
 	pass purge
 else
 	fail purge "$(tail -n 3 "$TMP_DIR/purge" | tr '\n' '|')"

@@ -16,7 +16,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_TARGETS ?= addr split clients chat streams datagrams guard json \
-	activation replies logs access options proxy
+	activation replies logs access options proxy tls
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer \
 	$(WARN) $(FUZZ_SAN) $(FUZZ_COV) $(FUZZ_BOUNDS) -Iinclude -Isrc -Icli \
@@ -37,7 +37,7 @@ $(FUZZ_DIR)/obj/tests/fuzz/%.o: FUZZ_COV =
 
 # What each target links besides its own file: the code it drives.  The
 # services run on tests/fuzz/fake_server.c, not on the library's server.
-FUZZ_SOCK := $(wildcard src/sock/*.c)
+FUZZ_SOCK := $(wildcard src/sock/*.c src/tls/*.c)
 FUZZ_SVC := $(FUZZ_SOCK) $(wildcard services/*.c) tests/fuzz/fake_server.c
 FUZZ_LINK_addr := $(FUZZ_SOCK)
 FUZZ_LINK_split := $(FUZZ_SOCK)
@@ -52,6 +52,7 @@ FUZZ_LINK_logs := $(FUZZ_SVC) cli/serve_log.c tests/fuzz/json_check.c
 FUZZ_LINK_access := $(FUZZ_SOCK) src/server/access.c src/server/source.c
 FUZZ_LINK_options := $(FUZZ_SOCK)
 FUZZ_LINK_proxy := $(FUZZ_SOCK) src/server/proxy_header.c
+FUZZ_LINK_tls := $(FUZZ_SOCK)
 # The guard with tables of 4 buckets and 2 echo slots: every host shares
 # them with the others all the time, where a guard would go wrong.
 FUZZ_LINK_guard := $(FUZZ_SOCK) src/server/guard.c src/server/source.c
@@ -69,7 +70,7 @@ $(FUZZ_DIR)/obj/%.o: %.c tests/fuzz/fuzz.mk
 define FUZZ_RULE
 $(FUZZ_DIR)/$(1): $(FUZZ_DIR)/obj/tests/fuzz/$(1)_fuzz.o \
 		$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LINK_$(1)))
-	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $$@ $$^ -lpthread
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $$@ $$^ $(TLS_LIBS) -lpthread
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 
