@@ -43,6 +43,12 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "udp", no_argument, NULL, 'u' },
+	{ "tls", no_argument, NULL, 'T' },
+	{ "cafile", required_argument, NULL, 'A' },
+	{ "servername", required_argument, NULL, 'N' },
+	{ "insecure", no_argument, NULL, 'K' },
+	{ "tls-cert", required_argument, NULL, 'C' },
+	{ "tls-key", required_argument, NULL, 'Y' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -65,6 +71,24 @@ static int take_option(const struct cli_command *cmd, int c, const char *arg,
 		break;
 	case 'n':
 		o->name = arg;
+		break;
+	case 'T':
+		o->tls = true;
+		break;
+	case 'K':
+		o->insecure = true;
+		break;
+	case 'A':
+		o->cafile = arg;
+		break;
+	case 'N':
+		o->servername = arg;
+		break;
+	case 'C':
+		o->cert = arg;
+		break;
+	case 'Y':
+		o->key = arg;
 		break;
 	case 'c': {
 		char *end;
@@ -89,10 +113,107 @@ static int take_option(const struct cli_command *cmd, int c, const char *arg,
 	return -1;
 }
 
+/* The TLS options make sense only together. */
+static int check_tls_options(const struct cli_command *cmd,
+			     const struct cli_options *o)
+{
+	const char *lone = o->cafile	   ? "--cafile"
+			   : o->servername ? "--servername"
+			   : o->insecure   ? "--insecure"
+			   : o->cert	   ? "--tls-cert"
+			   : o->key	   ? "--tls-key"
+					   : NULL;
+
+	if (!o->tls && lone)
+		return cli_usage(cmd->name, "%s needs --tls", lone);
+	if (o->tls && o->udp)
+		return cli_usage(cmd->name, "--tls is for TCP, not --udp");
+	if (o->insecure && (o->cafile || o->servername))
+		return cli_usage(cmd->name, "--insecure verifies nothing: no "
+					    "--cafile or --servername with it");
+	if (o->key && !o->cert)
+		return cli_usage(cmd->name, "--tls-key needs --tls-cert");
+	return -1;
+}
+
+int cli_tls_client(struct sock *s, const struct cli_options *o,
+		   const char *addr, int timeout_ms)
+{
+	char host[SOCK_ADDR_STRLEN], port[64];
+	const char *name = o->servername;
+	struct sock_tls_ctx *ctx;
+	int err;
+
+	if (!o->tls)
+		return -1;
+	if (!name &&
+	    sock_addr_split(addr, host, sizeof(host), port, sizeof(port)) ==
+		    0 &&
+	    host[0])
+		name = host;
+	err = sock_tls_ctx_new(&ctx, SOCK_TLS_CLIENT);
+	if (err)
+		return cli_fail("TLS: %s", sock_strerror(err));
+	if (o->insecure)
+		err = sock_tls_ctx_set_verify(ctx, SOCK_TLS_VERIFY_NONE);
+	if (!err && o->cafile)
+		err = sock_tls_ctx_load_verify(ctx, o->cafile, NULL);
+	if (!err && o->cert)
+		err = sock_tls_ctx_use_cert(ctx, o->cert, o->key);
+	if (err) {
+		cli_fail("TLS: %s", sock_tls_ctx_reason(ctx)[0]
+					    ? sock_tls_ctx_reason(ctx)
+					    : sock_strerror(err));
+		sock_tls_ctx_free(ctx);
+		return CLI_FAILURE;
+	}
+	err = sock_settimeout(s, timeout_ms);
+	if (!err)
+		err = sock_tls_wrap(s, ctx, name);
+	sock_tls_ctx_free(ctx);
+	if (err == -EINVAL && !name)
+		return cli_fail("TLS with %s: no server name to verify "
+				"(--servername NAME, or --insecure)",
+				addr);
+	if (err)
+		return cli_fail("TLS with %s: %s: %s", addr, sock_strerror(err),
+				sock_tls_reason(s));
+	err = sock_settimeout(s, SOCK_FOREVER);
+	return err ? cli_fail("TLS: %s", sock_strerror(err)) : -1;
+}
+
+int cli_tls_server_ctx(const struct cli_options *o, struct sock_tls_ctx **ctx)
+{
+	int err;
+
+	if (!o->cert)
+		return cli_fail("--tls needs --tls-cert FILE (and --tls-key "
+				"FILE unless the key is in it)");
+	err = sock_tls_ctx_new(ctx, SOCK_TLS_SERVER);
+	if (err)
+		return cli_fail("TLS: %s", sock_strerror(err));
+	err = sock_tls_ctx_use_cert(*ctx, o->cert, o->key);
+	if (!err && o->cafile) {
+		err = sock_tls_ctx_load_verify(*ctx, o->cafile, NULL);
+		if (!err)
+			err = sock_tls_ctx_set_verify(*ctx,
+						      SOCK_TLS_VERIFY_REQUIRE);
+	}
+	if (err) {
+		cli_fail("TLS: %s", sock_tls_ctx_reason(*ctx)[0]
+					    ? sock_tls_ctx_reason(*ctx)
+					    : sock_strerror(err));
+		sock_tls_ctx_free(*ctx);
+		*ctx = NULL;
+		return CLI_FAILURE;
+	}
+	return -1;
+}
+
 int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	      struct cli_options *o)
 {
-	char optstring[32];
+	char optstring[64];
 	int c, ret;
 
 	*o = (struct cli_options){ .family = AF_UNSPEC, .wait_ms = -1 };
@@ -120,7 +241,7 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 			return ret;
 	}
 	o->first = optind;
-	return -1;
+	return check_tls_options(cmd, o);
 }
 
 /* What is wrong with addr, in words closer to it than err's, or NULL. */

@@ -29,7 +29,9 @@ int cmd_stats(int argc, char **argv);
 /*
  * The options a command accepts and its help.  opts lists its short
  * options as getopt() does, among "u" (--udp too), "4", "6", "v", "w:"
- * and "n:"; --help and -h are always accepted.  With options_first,
+ * and "n:", and the letters of the TLS options, which are long only:
+ * "T" --tls, "A:" --cafile, "N:" --servername, "K" --insecure, "C:"
+ * --tls-cert, "Y:" --tls-key; --help and -h are always accepted.  With options_first,
  * parsing stops at the first operand, so that message words that start
  * with '-' stay words.
  */
@@ -48,7 +50,13 @@ struct cli_options {
 	int wait_ms;	  /* -w SECONDS, or -1 when absent */
 	const char *name; /* -n NAME, or NULL */
 	int count;	  /* -c COUNT, or 0 when absent */
-	int first;	  /* index in argv of the first operand */
+	bool tls;	  /* --tls */
+	bool insecure;	  /* --insecure: no verification */
+	const char *cafile;	/* --cafile FILE */
+	const char *servername; /* --servername NAME */
+	const char *cert;	/* --tls-cert FILE */
+	const char *key;	/* --tls-key FILE */
+	int first;		/* index in argv of the first operand */
 };
 
 /*
@@ -58,6 +66,22 @@ struct cli_options {
  */
 int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 	      struct cli_options *o);
+
+/*
+ * With --tls: make the connected stream s a TLS socket within timeout_ms,
+ * verifying the server against --cafile (or the system's trust store) and
+ * --servername (or addr's host), unless --insecure.  Returns -1 to go on,
+ * or CLI_FAILURE after one line saying why (the verification's reason).
+ */
+int cli_tls_client(struct sock *s, const struct cli_options *o,
+		   const char *addr, int timeout_ms);
+
+/*
+ * A server context from --tls-cert and --tls-key (and --cafile: client
+ * certificates are then required and checked).  Returns -1 and *ctx, or
+ * CLI_FAILURE after one line saying why.
+ */
+int cli_tls_server_ctx(const struct cli_options *o, struct sock_tls_ctx **ctx);
 
 /* The longest address text a command builds from its argument. */
 #define CLI_ADDR_MAX 512

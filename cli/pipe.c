@@ -76,8 +76,11 @@ static int operand(const struct cli_command *cmd, int argc, char **argv,
 
 static const struct cli_command connect_command = {
 	.name = "connect",
-	.opts = "u46vw:",
-	.help = "usage: sock connect [-u] [-4|-6] [-v] [-w SECONDS] ADDR\n"
+	.opts = "u46vw:TA:N:KC:Y:",
+	.help = "usage: sock connect [-u] [-4|-6] [-v] [-w SECONDS]\n"
+		"                    [--tls [--cafile FILE] [--servername "
+		"NAME] "
+		"[--insecure]] ADDR\n"
 		"\n"
 		"Connect to ADDR (HOST:PORT, [IPV6]:PORT, a Unix socket path "
 		"or @name)\nand copy standard input to it and what it sends "
@@ -97,7 +100,17 @@ static const struct cli_command connect_command = {
 		"                each lookup and connection attempt\n"
 		"  -w SECONDS    give up connecting, or on a session where "
 		"nothing moved,\n"
-		"                after SECONDS (default: no limit)\n",
+		"                after SECONDS (default: no limit)\n"
+		"  --tls         speak TLS, verifying the server: its chain "
+		"against the\n"
+		"                system's trust store and its name against "
+		"ADDR's host\n"
+		"  --cafile FILE trust the CA certificates in FILE (PEM) "
+		"instead\n"
+		"  --servername NAME  the name to verify and send as SNI\n"
+		"  --insecure    verify nothing: any server will do\n"
+		"  --tls-cert FILE, --tls-key FILE  a client certificate, "
+		"when asked\n",
 };
 
 static const char *family_name(int family)
@@ -147,6 +160,19 @@ static void tell_report(const struct cli_options *o,
 	}
 }
 
+/* With -v: what the TLS handshake agreed. */
+static void tell_tls(const struct cli_options *o, const struct sock *s)
+{
+	char subject[256];
+
+	if (!o->verbose || !sock_is_tls(s))
+		return;
+	if (sock_tls_peer_subject(s, subject, sizeof(subject)) <= 0)
+		snprintf(subject, sizeof(subject), "no certificate");
+	fprintf(stderr, "sock: TLS %s, %s, peer %s\n", sock_tls_version(s),
+		sock_tls_cipher(s), subject);
+}
+
 int cmd_connect(int argc, char **argv)
 {
 	struct sock_connect_report report;
@@ -171,6 +197,12 @@ int cmd_connect(int argc, char **argv)
 		return cli_addr_fail("connect to", addr, err);
 	if (!sock_getpeername(&s, &peer))
 		say(&o, "connected to", &peer);
+	ret = cli_tls_client(&s, &o, addr, o.wait_ms);
+	if (ret >= 0) {
+		sock_close(&s);
+		return ret;
+	}
+	tell_tls(&o, &s);
 	ret = run(&s, addr, &o, true);
 	sock_close(&s);
 	return ret;
@@ -230,7 +262,7 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 static int listen_stream(struct sock *l, const char *addr,
-			 const struct cli_options *o)
+			 const struct cli_options *o, struct sock_tls_ctx *ctx)
 {
 	struct sock_addr self = { 0 }, peer;
 	struct sock c;
@@ -251,6 +283,20 @@ static int listen_stream(struct sock *l, const char *addr,
 		return cli_fail("cannot accept on %s: %s", addr,
 				sock_strerror(err));
 	say(o, "connection from", &peer);
+	if (ctx) {
+		err = sock_settimeout(&c, o->wait_ms);
+		if (!err)
+			err = sock_tls_wrap(&c, ctx, NULL);
+		if (!err)
+			err = sock_settimeout(&c, SOCK_FOREVER);
+		if (err) {
+			cli_fail("TLS with the peer of %s: %s: %s", addr,
+				 sock_strerror(err), sock_tls_reason(&c));
+			sock_close(&c);
+			return CLI_FAILURE;
+		}
+		tell_tls(o, &c);
+	}
 	ret = run(&c, addr, o, true);
 	sock_close(&c);
 	return ret;
@@ -299,8 +345,10 @@ static int listen_dgram(struct sock *l, const char *addr,
 
 static const struct cli_command listen_command = {
 	.name = "listen",
-	.opts = "u46vw:",
-	.help = "usage: sock listen [-u] [-4|-6] [-v] [-w SECONDS] ADDR\n"
+	.opts = "u46vw:TC:Y:A:",
+	.help = "usage: sock listen [-u] [-4|-6] [-v] [-w SECONDS]\n"
+		"                   [--tls --tls-cert FILE [--tls-key FILE] "
+		"[--cafile FILE]] ADDR\n"
 		"\n"
 		"Listen on ADDR (PORT or :PORT for every IPv4 address, "
 		"HOST:PORT,\n[IPV6]:PORT, a Unix socket path or @name), "
@@ -319,13 +367,21 @@ static const struct cli_command listen_command = {
 		"  -w SECONDS    give up waiting for the peer, or on a "
 		"session where\n"
 		"                nothing moved, after SECONDS (default: no "
-		"limit)\n",
+		"limit)\n"
+		"  --tls         speak TLS as a server, with the certificate "
+		"chain in\n"
+		"                --tls-cert FILE and its key in --tls-key "
+		"FILE (or in\n"
+		"                the chain's file)\n"
+		"  --cafile FILE require a client certificate from a CA in "
+		"FILE\n",
 };
 
 int cmd_listen(int argc, char **argv)
 {
 	int type, err, ret, flags = 0;
 	struct sock_addr self = { 0 };
+	struct sock_tls_ctx *ctx = NULL;
 	char text[CLI_ADDR_MAX];
 	struct cli_options o;
 	const char *addr;
@@ -334,15 +390,22 @@ int cmd_listen(int argc, char **argv)
 	ret = operand(&listen_command, argc, argv, &o, &addr);
 	if (ret >= 0)
 		return ret;
+	/* The certificate is read first: its trouble is told at once. */
+	if (o.tls && (ret = cli_tls_server_ctx(&o, &ctx)) >= 0)
+		return ret;
 	type = o.udp ? SOCK_DGRAM : SOCK_STREAM;
 	err = listen_text(addr, &o, type, text, sizeof(text));
-	if (err)
+	if (err) {
+		sock_tls_ctx_free(ctx);
 		return cli_addr_fail("listen on", addr, err);
+	}
 	if (cli_addr_is_unix(text))
 		flags |= SOCK_LISTEN_UNLINK;
 	err = sock_listen(&l, type, text, 1, flags);
-	if (err)
+	if (err) {
+		sock_tls_ctx_free(ctx);
 		return cli_addr_fail("listen on", addr, err);
+	}
 	if (!sock_getsockname(&l, &self)) {
 		/* Port 0 asked the system for one: which, the user cannot
 		 * know unless told, so it is said even without -v. */
@@ -353,8 +416,11 @@ int cmd_listen(int argc, char **argv)
 		loud.verbose = o.verbose || any_port;
 		say(&loud, "listening on", &self);
 	}
-	if (type == SOCK_STREAM)
-		return listen_stream(&l, addr, &o);
+	if (type == SOCK_STREAM) {
+		ret = listen_stream(&l, addr, &o, ctx);
+		sock_tls_ctx_free(ctx);
+		return ret;
+	}
 	ret = listen_dgram(&l, addr, &o);
 	sock_close(&l);
 	unlink_path(&self);

@@ -164,6 +164,7 @@ static int step(struct state *st)
 	struct pollfd fds[3], *in = NULL, *sock = NULL, *out = NULL;
 	struct pump *p = st->p;
 	short events = 0;
+	bool pending;
 	int n = 0, r;
 
 	if (st->up.open && !st->up.len) {
@@ -187,10 +188,15 @@ static int step(struct state *st)
 		       (p->idle_ms < 0 || p->drain_ms <= p->idle_ms);
 	if (st->draining)
 		st->timeout_ms = p->drain_ms;
-	r = poll(fds, (nfds_t)n, st->timeout_ms);
+	/* TLS plaintext already decrypted is not in the kernel's queue:
+	 * poll() would not report it, so it is taken without waiting. */
+	pending = (events & POLLIN) && sock_tls_pending(p->sock) > 0;
+	r = poll(fds, (nfds_t)n, pending ? 0 : st->timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : failed(st, PUMP_NONE, -errno);
-	if (r == 0)
+	if (pending)
+		sock->revents |= POLLIN;
+	else if (r == 0)
 		return timed_out(st);
 	return move(st, in, sock, out);
 }
