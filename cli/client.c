@@ -41,12 +41,18 @@ int client_setup(const struct cli_command *cmd, int argc, char **argv, int port,
 	return -1;
 }
 
-int client_open(struct sock *s, bool udp, const char *addr, int timeout_ms)
+int client_open(struct sock *s, const struct cli_options *o, const char *addr)
 {
-	int err = cli_connect(s, udp ? SOCK_DGRAM : SOCK_STREAM, addr,
-			      AF_UNSPEC, timeout_ms);
+	int err = cli_connect(s, o->udp ? SOCK_DGRAM : SOCK_STREAM, addr,
+			      AF_UNSPEC, o->wait_ms);
+	int ret;
 
-	return err ? cli_addr_fail("connect to", addr, err) : -1;
+	if (err)
+		return cli_addr_fail("connect to", addr, err);
+	ret = cli_tls_client(s, o, addr, o->wait_ms);
+	if (ret >= 0)
+		sock_close(s);
+	return ret;
 }
 
 /* Make room for more of a reply of at most max bytes (plus one, to see
@@ -223,7 +229,7 @@ int cmd_time(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	deadline = cli_deadline(o.wait_ms);
-	ret = client_open(&s, o.udp, addr, o.wait_ms);
+	ret = client_open(&s, &o, addr);
 	if (ret >= 0)
 		return ret;
 	if (o.udp)
@@ -282,8 +288,9 @@ static int daytime_udp(struct sock *s, const char *addr, int wait_ms)
 
 static const struct cli_command daytime_command = {
 	.name = "daytime",
-	.opts = "uw:",
-	.help = "usage: sock daytime [--udp] [-w SECONDS] HOST[:PORT]\n"
+	.opts = "uw:TA:N:K",
+	.help = "usage: sock daytime [--udp] [-w SECONDS] [--tls [--cafile "
+		"FILE]] HOST[:PORT]\n"
 		"\n"
 		"Ask an RFC 867 daytime server (port 13 by default) for the "
 		"date and print\nthe line it sends.\n"
@@ -292,7 +299,7 @@ static const struct cli_command daytime_command = {
 		"  -w SECONDS    TCP: the whole exchange's limit (default "
 		"10);\n"
 		"                UDP: the wait for each try's reply (default "
-		"2)\n",
+		"2)\n" CLIENT_TLS_HELP,
 };
 
 int cmd_daytime(int argc, char **argv)
@@ -308,7 +315,7 @@ int cmd_daytime(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	deadline = cli_deadline(o.wait_ms);
-	ret = client_open(&s, o.udp, addr, o.wait_ms);
+	ret = client_open(&s, &o, addr);
 	if (ret >= 0)
 		return ret;
 	if (o.udp)

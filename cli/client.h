@@ -31,9 +31,20 @@ struct reply {
 int client_setup(const struct cli_command *cmd, int argc, char **argv, int port,
 		 bool more_operands, struct cli_options *o, char *addr);
 
-/* Connect s to addr over UDP or TCP within timeout_ms, reporting a
- * failure.  Returns -1 to go on, or the status to exit with. */
-int client_open(struct sock *s, bool udp, const char *addr, int timeout_ms);
+/* Connect s to addr over UDP (o->udp) or TCP within o->wait_ms, and with
+ * --tls shake hands (verifying the server, as o says) within as long
+ * again, reporting a failure.  Returns -1 to go on, or the status to exit
+ * with. */
+int client_open(struct sock *s, const struct cli_options *o, const char *addr);
+
+/* The help lines of the TLS options of the clients. */
+#define CLIENT_TLS_HELP                                                        \
+	"  --tls         over TLS, verifying the server's certificate and "    \
+	"name\n"                                                               \
+	"  --cafile FILE trust the CA certificates in FILE instead of the "    \
+	"system's\n"                                                           \
+	"  --servername NAME  the name to verify instead of HOST\n"            \
+	"  --insecure    verify nothing\n"
 
 /*
  * Send req (req_len bytes, none when 0), then read into r until the server

@@ -119,10 +119,11 @@ static int echo_tcp(struct sock *s, const char *addr, const char *msg,
 
 static const struct cli_command echo_command = {
 	.name = "echo",
-	.opts = "uw:",
+	.opts = "uw:TA:N:K",
 	.options_first = true,
-	.help = "usage: sock echo [--udp] [-w SECONDS] HOST[:PORT] "
-		"[MESSAGE...]\n"
+	.help = "usage: sock echo [--udp] [-w SECONDS] [--tls [--cafile FILE]] "
+		"HOST[:PORT]\n"
+		"                 [MESSAGE...]\n"
 		"\n"
 		"Send the MESSAGE words, joined by spaces and ended by a "
 		"newline, or else\nstandard input as it is, to an RFC 862 "
@@ -138,7 +139,7 @@ static const struct cli_command echo_command = {
 		"the server once\n"
 		"                the input ended (default 10); UDP: the wait "
 		"for each try's\n"
-		"                reply (default 2)\n",
+		"                reply (default 2)\n" CLIENT_TLS_HELP,
 };
 
 int cmd_echo(int argc, char **argv)
@@ -158,7 +159,7 @@ int cmd_echo(int argc, char **argv)
 		if (!msg)
 			return cli_fail("%s", sock_strerror(-ENOMEM));
 	}
-	ret = client_open(&s, o.udp, addr, o.wait_ms);
+	ret = client_open(&s, &o, addr);
 	if (ret < 0) {
 		if (o.udp)
 			ret = echo_udp(&s, addr, msg, len, o.wait_ms);
@@ -191,8 +192,9 @@ static int print_clients(const char *addr, const struct reply *r)
 
 static const struct cli_command clients_command = {
 	.name = "clients",
-	.opts = "n:w:",
-	.help = "usage: sock clients [-n NAME] [-w SECONDS] HOST[:PORT]\n"
+	.opts = "n:w:TA:N:K",
+	.help = "usage: sock clients [-n NAME] [-w SECONDS] [--tls [--cafile "
+		"FILE]] HOST[:PORT]\n"
 		"\n"
 		"Join the client list of a server like the seed's "
 		"client_list.py (port\n5000 by default): send NAME, read the "
@@ -200,7 +202,8 @@ static const struct cli_command clients_command = {
 		"and print it as indented JSON.\n"
 		"\n"
 		"  -n NAME       the name to register (default 'name')\n"
-		"  -w SECONDS    the whole exchange's limit (default 10)\n",
+		"  -w SECONDS    the whole exchange's limit (default "
+		"10)\n" CLIENT_TLS_HELP,
 };
 
 int cmd_clients(int argc, char **argv)
@@ -221,7 +224,7 @@ int cmd_clients(int argc, char **argv)
 	if (!name[0])
 		return cli_usage("clients", "the name must not be empty");
 	deadline = cli_deadline(o.wait_ms);
-	ret = client_open(&s, false, addr, o.wait_ms);
+	ret = client_open(&s, &o, addr);
 	if (ret >= 0)
 		return ret;
 	/* The seed's client sends the bare name, then reads: no newline, no
@@ -274,7 +277,7 @@ int cmd_chat(int argc, char **argv)
 			   addr);
 	if (ret >= 0)
 		return ret;
-	ret = client_open(&s, false, addr, o.wait_ms);
+	ret = client_open(&s, &o, addr);
 	if (ret >= 0)
 		return ret;
 	p = (struct pump){

@@ -54,10 +54,13 @@ out=$(echo abc | timeout 20 "$SOCK" connect -w 10 --tls --insecure "127.0.0.1:$p
 check_eq connect_insecure_accepts_self_signed "cba" "$out"
 
 # sock listen --tls ARGS with standard input from the text IN, in the
-# background (a command started with & reads /dev/null unless told).
-listen_bg() { # IN PORT
+# background (a command started with & reads /dev/null unless told);
+# the input comes DELAY seconds late (default 0), so that its end (and
+# close_notify) follows what the peer sends.
+listen_bg() { # IN PORT [DELAY]
 	printf '%s\n' "$1" >"$TMP_DIR/in"
-	start_bg bash -c 'exec "$@" <"$0"' "$TMP_DIR/in" "$SOCK" listen -w 10 --tls \
+	start_bg bash -c '(sleep "$1"; cat "$0") | exec "${@:2}"' "$TMP_DIR/in" \
+		"${3:-0}" "$SOCK" listen -w 10 --tls \
 		--tls-cert "$C/leaf.pem" --tls-key "$C/leaf.key" "127.0.0.1:$2" \
 		>"$TMP_DIR/listen.out" 2>&1
 	L=$BG_PID
@@ -99,8 +102,8 @@ check_eq python_client_to_listen "HELLO FROM PYTHON|hello from python" \
 	"$out|$(cat "$TMP_DIR/listen.out")"
 
 port=$(free_port)
-listen_bg "to s_client" "$port"
-out=$( (echo "from s_client"; sleep 2) | timeout 20 openssl s_client -connect "127.0.0.1:$port" \
+listen_bg "to s_client" "$port" 1
+out=$( (echo "from s_client"; sleep 3) | timeout 20 openssl s_client -connect "127.0.0.1:$port" \
 	-CAfile "$C/ca.pem" -verify_return_error -verify_hostname localhost -quiet 2>/dev/null)
 wait_bg "$L" 10
 check_eq s_client_to_listen "to s_client|from s_client" "$out|$(cat "$TMP_DIR/listen.out")"
@@ -119,6 +122,49 @@ if [ $rc = 1 ] && grep -q "TLS with the peer of 127.0.0.1:$port: TLS handshake o
 	pass listen_refuses_plain_client
 else
 	fail listen_refuses_plain_client "status $rc: $(cat "$TMP_DIR/listen.out")"
+fi
+
+# ---- sock echo, daytime and clients --tls, to socat's OPENSSL-LISTEN ----
+socat_tls() { # PORT COMMAND: a TLS server running COMMAND per connection
+	start_bg socat "OPENSSL-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,cert=$C/leaf.pem,key=$C/leaf.key,verify=0" \
+		EXEC:"$2" 2>>"$TMP_DIR/socat.err"
+	wait_port "$1"
+}
+port=$(free_port)
+socat_tls "$port" cat
+out=$(timeout 20 "$SOCK" echo --tls --cafile "$C/ca.pem" "localhost:$port" hello over tls 2>&1)
+check_eq echo_over_tls "hello over tls" "$out"
+out=$(timeout 20 "$SOCK" echo --tls "localhost:$port" hello 2>&1)
+rc=$?
+if [ $rc = 1 ] && grep -q "unable to get local issuer certificate" <<<"$out"; then
+	pass echo_tls_verifies
+else
+	fail echo_tls_verifies "status $rc: $out"
+fi
+
+# (socat's EXEC: takes no colons: the answers are scripts.)
+printf '#!/bin/sh\necho "Wed Dec  2 12:00:00 2026"\n' >"$TMP_DIR/daytime.sh"
+chmod +x "$TMP_DIR/daytime.sh"
+port=$(free_port)
+socat_tls "$port" "$TMP_DIR/daytime.sh"
+out=$(timeout 20 "$SOCK" daytime --tls --cafile "$C/ca.pem" "localhost:$port" 2>&1)
+check_eq daytime_over_tls "Wed Dec  2 12:00:00 2026" "$out"
+
+# The client list: whatever name comes first (sock clients sends it
+# without a newline and waits), in a one-member list.
+cat >"$TMP_DIR/list.sh" <<'EOF'
+#!/bin/sh
+name=$(dd bs=256 count=1 2>/dev/null)
+printf '{"%s": {"address": "127.0.0.1", "port": 5}}' "$name"
+EOF
+chmod +x "$TMP_DIR/list.sh"
+port=$(free_port)
+socat_tls "$port" "$TMP_DIR/list.sh"
+out=$(timeout 20 "$SOCK" clients --tls --cafile "$C/ca.pem" -n tls-client "localhost:$port" 2>&1)
+if grep -q '"tls-client": {' <<<"$out" && grep -q '"port": 5' <<<"$out"; then
+	pass clients_over_tls
+else
+	fail clients_over_tls "$out"
 fi
 
 # ---- the options ----
