@@ -167,6 +167,30 @@ else
 	fail clients_over_tls "$out"
 fi
 
+# ---- the examples: a verified client, a threaded echo server ----
+port=$(free_port)
+start_bg "$SOCK_BUILD/examples/tls_echo_server" "127.0.0.1:$port" "$C/leaf.pem" \
+	"$C/leaf.key" 2 >"$TMP_DIR/server.out" 2>&1
+S=$BG_PID
+wait_port "$port"
+out=$(timeout 20 "$SOCK_BUILD/examples/tls_client" "localhost:$port" "example line" \
+	"$C/ca.pem" 2>&1)
+check_eq example_client_and_server "example line" "$out"
+out=$(timeout 20 python3 "$SOCK_SRC/tests/tls/peer.py" client "$port" "$C/ca.pem" 2>&1)
+check_eq example_server_and_python "hello from python" "$out"
+wait_bg "$S" 10
+check_eq example_server_served_two "client done|client done" \
+	"$(tr '\n' '|' <"$TMP_DIR/server.out" | sed 's/|$//')"
+port=$(free_port)
+s_server other "$port"
+out=$(timeout 20 "$SOCK_BUILD/examples/tls_client" "localhost:$port" x "$C/ca.pem" 2>&1)
+rc=$?
+if [ $rc = 1 ] && grep -q "hostname mismatch" <<<"$out"; then
+	pass example_client_verifies
+else
+	fail example_client_verifies "status $rc: $out"
+fi
+
 # ---- the options ----
 usage() { # NAME WANT ARGS...
 	local name=$1 want=$2 rc
