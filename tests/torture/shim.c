@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -67,6 +68,10 @@ enum {
 	F_URING_SUBMIT_GET,
 	F_URING_SUBMIT_WAIT,
 	F_URING_SUBMIT_TIMEOUT,
+	F_SSL_CTX_NEW,
+	F_SSL_NEW,
+	F_BIO_NEW,
+	F_BIO_METH_NEW,
 	F_COUNT,
 };
 
@@ -115,6 +120,11 @@ static const struct fn fns[F_COUNT] = {
 				  EAGAIN },
 	[F_URING_SUBMIT_TIMEOUT] = { "io_uring_submit_and_wait_timeout",
 				     HOW_NEGATIVE, EAGAIN },
+	/* OpenSSL's constructors: NULL when its allocations fail. */
+	[F_SSL_CTX_NEW] = { "SSL_CTX_new", HOW_NULL, ENOMEM },
+	[F_SSL_NEW] = { "SSL_new", HOW_NULL, ENOMEM },
+	[F_BIO_NEW] = { "BIO_new", HOW_NULL, ENOMEM },
+	[F_BIO_METH_NEW] = { "BIO_meth_new", HOW_NULL, ENOMEM },
 };
 
 /* Error names TORTURE_FAIL may give. */
@@ -491,6 +501,30 @@ int torture_getaddrinfo(const char *host, const char *serv,
 	if (fail_now(F_GETADDRINFO))
 		return target_err;
 	return getaddrinfo(host, serv, hints, res);
+}
+
+SSL_CTX *torture_SSL_CTX_new(const SSL_METHOD *method);
+SSL_CTX *torture_SSL_CTX_new(const SSL_METHOD *method)
+{
+	return fail_now(F_SSL_CTX_NEW) ? NULL : SSL_CTX_new(method);
+}
+
+SSL *torture_SSL_new(SSL_CTX *ctx);
+SSL *torture_SSL_new(SSL_CTX *ctx)
+{
+	return fail_now(F_SSL_NEW) ? NULL : SSL_new(ctx);
+}
+
+BIO *torture_BIO_new(const BIO_METHOD *type);
+BIO *torture_BIO_new(const BIO_METHOD *type)
+{
+	return fail_now(F_BIO_NEW) ? NULL : BIO_new(type);
+}
+
+BIO_METHOD *torture_BIO_meth_new(int type, const char *name);
+BIO_METHOD *torture_BIO_meth_new(int type, const char *name)
+{
+	return fail_now(F_BIO_METH_NEW) ? NULL : BIO_meth_new(type, name);
 }
 
 #ifdef SOCK_HAVE_URING

@@ -210,6 +210,7 @@ static const struct {
 	{ serve_scenarios, &serve_scenarios_count },
 	{ client_scenarios, &client_scenarios_count },
 	{ connect_scenarios, &connect_scenarios_count },
+	{ tls_scenarios, &tls_scenarios_count },
 };
 
 static const struct scenario *find(const char *name)

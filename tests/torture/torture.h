@@ -77,5 +77,7 @@ extern const struct scenario client_scenarios[];
 extern const size_t client_scenarios_count;
 extern const struct scenario connect_scenarios[];
 extern const size_t connect_scenarios_count;
+extern const struct scenario tls_scenarios[];
+extern const size_t tls_scenarios_count;
 
 #endif /* SOCK_TORTURE_H */

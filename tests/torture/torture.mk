@@ -25,7 +25,7 @@ TORTURE_FUNCS := malloc calloc realloc mmap mremap socket socketpair accept4 bin
 	syscall pthread_create fork getaddrinfo io_uring_queue_init_params \
 	io_uring_get_probe_ring io_uring_register_buf_ring io_uring_submit \
 	io_uring_submit_and_get_events io_uring_submit_and_wait \
-	io_uring_submit_and_wait_timeout
+	io_uring_submit_and_wait_timeout SSL_CTX_new SSL_new BIO_new BIO_meth_new
 
 # libsock's own objects: the library, the services, the commands (not
 # main, which the torture program replaces).
