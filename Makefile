@@ -179,7 +179,7 @@ asan: deps
 # the scripts that run sock serve with workers and every mode and the
 # server examples.  Any report fails the run (tests/run.sh); tests/tsan.supp
 # says why each suppression is there.
-TSAN_RUN := server_ engine_test loop_test resolve_test connect_test eyeballs_test io_test \
+TSAN_RUN := server_ engine_test loop_test resolve_test connect_test eyeballs_test io_test tls_test \
 	services_test serve_modes_test
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SHARED_LDFLAGS= \
