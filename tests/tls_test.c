@@ -4,6 +4,8 @@
 #include "test.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 /* The certificates of tests/tls/certs.sh, made once per run. */
@@ -787,6 +789,162 @@ static void ordinary_calls_work_over_tls(void)
 	free(in);
 }
 
+/* ---- found by a review: the ends of a session ---- */
+
+struct pair_server {
+	struct sock *s;
+	struct sock_tls_ctx *ctx;
+	int wrap_err;
+	bool close_at_once; /* close_notify and close after the handshake */
+	bool garbage;	    /* then write bytes that are no TLS record */
+	int drain_err;	    /* else: what the drain of the stream ended in */
+	long long drained;
+	int start_drain; /* a pipe: drain once a byte comes */
+};
+
+static void *pair_server_main(void *arg)
+{
+	struct pair_server *ps = arg;
+	char buf[65536], go;
+	ssize_t n;
+
+	ps->wrap_err = sock_tls_wrap(ps->s, ps->ctx, NULL);
+	if (ps->wrap_err)
+		return NULL;
+	if (ps->garbage) {
+		CHECK(write(ps->s->fd, "\x17\x03\x03\x00\x05junk!", 10) == 10);
+		return NULL;
+	}
+	if (ps->close_at_once) {
+		sock_close(ps->s);
+		return NULL;
+	}
+	CHECK(read(ps->start_drain, &go, 1) == 1);
+	while ((n = sock_recv(ps->s, buf, sizeof(buf), 0)) > 0)
+		ps->drained += n;
+	ps->drain_err = (int)n;
+	return NULL;
+}
+
+/* A TLS session over a socketpair: pair[0] our client, pair[1] served in
+ * a thread by ps. */
+static void pair_start(struct sock pair[2], struct pair_server *ps,
+		       pthread_t *t, struct sock_tls_ctx *client,
+		       const char *leaf)
+{
+	CHECK_OK(sock_socketpair(pair, AF_UNIX, SOCK_STREAM, 0));
+	CHECK_OK(sock_settimeout(&pair[0], TEST_WAIT_MS));
+	CHECK_OK(sock_settimeout(&pair[1], TEST_WAIT_MS));
+	ps->s = &pair[1];
+	ps->ctx = server_ctx(leaf);
+	CHECK(pthread_create(t, NULL, pair_server_main, ps) == 0);
+	CHECK_OK(sock_tls_wrap(&pair[0], client, "localhost"));
+}
+
+/* The peer sent close_notify and closed: a send fails, within its
+ * timeout, instead of "sending" 0 bytes for ever. */
+static void send_after_the_peers_close_notify_fails(void)
+{
+	struct sock_tls_ctx *ctx = client_ctx();
+	struct pair_server ps = { .close_at_once = true };
+	struct sock pair[2];
+	static char big[1 << 16];
+	char buf[16];
+	long long t0;
+	pthread_t t;
+	int err;
+
+	pair_start(pair, &ps, &t, ctx, "leaf");
+	pthread_join(t, NULL);
+	CHECK_OK(ps.wrap_err);
+	CHECK_INT(sock_recv(&pair[0], buf, sizeof(buf), 0), ==, 0);
+	CHECK_OK(sock_settimeout(&pair[0], 2000));
+	t0 = test_now_ms();
+	err = sock_sendall(&pair[0], big, sizeof(big), NULL, 0);
+	CHECK(err == -EPIPE || err == -ECONNRESET);
+	CHECK_INT(test_now_ms() - t0, <, 2000 + TEST_LATE_MS);
+	sock_close(&pair[0]);
+	sock_tls_ctx_free(ps.ctx);
+	sock_tls_ctx_free(ctx);
+}
+
+/* A close_notify that could not go at once (the peer reads nothing) goes
+ * when sock_shutdown is called again: the peer sees a clean end. */
+static void close_notify_retried_after_a_timeout_goes_out(void)
+{
+	struct sock_tls_ctx *ctx = client_ctx();
+	struct pair_server ps = { .drain_err = 1 };
+	struct sock pair[2];
+	static char data[200];
+	long long sent = 0;
+	int go[2], sndbuf = 0, queued = 0, err, i;
+	socklen_t len = sizeof(sndbuf);
+	pthread_t t;
+
+	CHECK(pipe(go) == 0);
+	ps.start_drain = go[0];
+	pair_start(pair, &ps, &t, ctx, "leaf");
+	/* Whole records until the send buffer is full. */
+	CHECK(getsockopt(pair[0].fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) ==
+	      0);
+	for (i = 0; i < 100000 && queued < sndbuf; i++) {
+		CHECK_INT(sock_send(&pair[0], data, sizeof(data), 0), ==,
+			  sizeof(data));
+		sent += sizeof(data);
+		CHECK(ioctl(pair[0].fd, SIOCOUTQ, &queued) == 0);
+	}
+	CHECK_OK(sock_settimeout(&pair[0], 200));
+	err = sock_shutdown(&pair[0], SHUT_WR);
+	if (err == 0)
+		SKIP("the close_notify fitted in the full buffer");
+	CHECK_ERR(err, -ETIMEDOUT);
+	CHECK(write(go[1], "g", 1) == 1);
+	CHECK_OK(sock_settimeout(&pair[0], TEST_WAIT_MS));
+	CHECK_OK(sock_shutdown(&pair[0], SHUT_WR));
+	pthread_join(t, NULL);
+	CHECK_INT(ps.drained, ==, sent);
+	CHECK_INT(ps.drain_err, ==, 0); /* a clean end, not SOCK_ETLSEOF */
+	sock_close(&pair[0]);
+	sock_tls_ctx_free(ps.ctx);
+	sock_tls_ctx_free(ctx);
+	close(go[0]);
+	close(go[1]);
+}
+
+/* With verification off, a later protocol error is no certificate's. */
+static void insecure_protocol_error_is_not_a_certificate_error(void)
+{
+	struct sock_tls_ctx *ctx;
+	struct pair_server ps = { .garbage = true };
+	struct sock pair[2];
+	char buf[64];
+	pthread_t t;
+
+	CHECK_OK(sock_tls_ctx_new(&ctx, SOCK_TLS_CLIENT));
+	CHECK_OK(sock_tls_ctx_set_verify(ctx, SOCK_TLS_VERIFY_NONE));
+	pair_start(pair, &ps, &t, ctx, "self");
+	pthread_join(t, NULL);
+	CHECK_OK(ps.wrap_err);
+	CHECK_ERR(sock_recv(&pair[0], buf, sizeof(buf), 0), SOCK_ETLS);
+	CHECK(strstr(sock_tls_reason(&pair[0]), "self") == NULL);
+	sock_close(&pair[0]);
+	sock_close(&pair[1]);
+	sock_tls_ctx_free(ps.ctx);
+	sock_tls_ctx_free(ctx);
+}
+
+static void wrap_wants_a_connected_stream(void)
+{
+	struct sock_tls_ctx *ctx = client_ctx();
+	struct sock ls = SOCK_CLOSED;
+
+	CHECK_OK(sock_listen(&ls, SOCK_STREAM, "127.0.0.1:0", 8, 0));
+	CHECK_ERR(sock_tls_wrap(&ls, ctx, "localhost"), -EINVAL);
+	CHECK(!sock_is_tls(&ls));
+	sock_close(&ls);
+	sock_tls_ctx_free(ctx);
+}
+
 static void context_errors_are_clear(void)
 {
 	struct sock_tls_ctx *ctx;
@@ -831,6 +989,10 @@ static const struct test tests[] = {
 	TEST(client_certificate_required_and_checked),
 	TEST(plain_client_on_a_tls_port_is_refused),
 	TEST(ordinary_calls_work_over_tls),
+	TEST(send_after_the_peers_close_notify_fails),
+	TEST(close_notify_retried_after_a_timeout_goes_out),
+	TEST(insecure_protocol_error_is_not_a_certificate_error),
+	TEST(wrap_wants_a_connected_stream),
 	TEST(context_errors_are_clear),
 };
 

@@ -149,9 +149,11 @@ const char *sock_tls_ctx_reason(const struct sock_tls_ctx *ctx);
  * address); NULL is allowed only when the context does not verify.  A
  * server context ignores server_name.  On failure s stays open but spent:
  * every send and receive on it fails, sock_tls_reason(s) says why, and
- * sock_close() is all that is left to do.  Returns 0, SOCK_ECERT, SOCK_ETLS, SOCK_ETLSEOF,
- * -ETIMEDOUT, -EINVAL (s not a connected stream, already TLS, or no
- * server_name for a verifying client), -ENOMEM, or -errno.
+ * sock_close() is all that is left to do.  The handshake is one call: a
+ * socket with timeout 0 cannot shake hands and gets -EAGAIN.  Returns 0,
+ * SOCK_ECERT, SOCK_ETLS, SOCK_ETLSEOF, -ETIMEDOUT, -EAGAIN, -EINVAL (s not
+ * a connected stream, already TLS, or no server_name for a verifying
+ * client), -ENOMEM, or -errno.
  */
 int sock_tls_wrap(struct sock *s, struct sock_tls_ctx *ctx,
 		  const char *server_name) SOCK_WUR;

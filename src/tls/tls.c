@@ -4,6 +4,7 @@
 #include "tls/tls.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,9 @@ static int fail(struct sock *s, int code, const char *text)
 {
 	struct sock_tls *t = s->tls;
 
-	if (text)
+	if (text && text != t->reason)
 		snprintf(t->reason, sizeof(t->reason), "%s", text);
-	else
+	else if (!text)
 		sock__tls_reason_from_queue(t->reason, sizeof(t->reason),
 					    sock_strerror(code));
 	memcpy(thread_reason, t->reason, sizeof(thread_reason));
@@ -108,7 +109,12 @@ static int protocol_failure(struct sock *s)
 	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
 		return fail(s, SOCK_ETLSEOF,
 			    "the peer closed the stream without close_notify");
-	verify = SSL_get_verify_result(t->ssl);
+	/* The verification's verdict explains a failed handshake only: with
+	 * SOCK_TLS_VERIFY_NONE a handshake succeeds whatever it is, and a
+	 * later protocol error is no certificate's fault. */
+	verify = t->done || t->ctx->verify == SOCK_TLS_VERIFY_NONE
+			 ? X509_V_OK
+			 : SSL_get_verify_result(t->ssl);
 	if (verify != X509_V_OK) {
 		ERR_clear_error();
 		return fail(s, SOCK_ECERT,
@@ -166,11 +172,18 @@ static ssize_t run(struct sock *s, enum op op, void *buf, size_t len,
 			break;
 		case SSL_ERROR_ZERO_RETURN:
 			/* close_notify.  Before the handshake finished it is
-			 * no success: nothing was agreed or verified. */
+			 * no success: nothing was agreed or verified.  A write
+			 * after it (OpenSSL 3.0 says ZERO_RETURN for a write
+			 * that failed once the peer's close_notify came) is a
+			 * failed write, never 0 bytes sent: a send loop would
+			 * spin. */
 			if (op == OP_HANDSHAKE)
 				return fail(s, SOCK_ETLS,
 					    "the peer closed the session "
 					    "before the handshake finished");
+			if (op == OP_WRITE)
+				return fail(s, saved ? -saved : -EPIPE,
+					    "the peer closed the session");
 			t->eof = true;
 			return 0;
 		case SSL_ERROR_SYSCALL:
@@ -285,6 +298,13 @@ int sock__tls_wrap_until(struct sock *s, struct sock_tls_ctx *ctx,
 	if (sock__get_int_opt(s->fd, SO_TYPE, &type) == 0 &&
 	    type != SOCK_STREAM)
 		return -EINVAL;
+	{
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+
+		if (getpeername(s->fd, (struct sockaddr *)&peer, &len) < 0)
+			return -EINVAL; /* not connected (a listener) */
+	}
 	if (ctx->role == SOCK_TLS_CLIENT && !name &&
 	    ctx->verify != SOCK_TLS_VERIFY_NONE) {
 		snprintf(thread_reason, sizeof(thread_reason),
@@ -383,6 +403,8 @@ static ssize_t fill(struct sock *s, size_t want, int64_t deadline)
 	}
 	if (want < 16384)
 		want = 16384;
+	if (want > SSIZE_MAX / 2)
+		return -ENOMEM;
 	if (t->cap < want) {
 		cap = t->cap ? t->cap : 16384;
 		while (cap < want)
@@ -480,20 +502,24 @@ int sock__tls_close_notify(struct sock *s, int64_t deadline)
 	struct sock_tls *t = s->tls;
 	int r, err;
 
-	if (!t->done || t->failed ||
-	    (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+	/* OpenSSL marks close_notify sent before it went: a call that timed
+	 * out leaves it queued, and only another SSL_shutdown sends it. */
+	if (!t->done || t->failed || t->notified)
 		return 0;
 	for (;;) {
 		ERR_clear_error();
 		r = SSL_shutdown(t->ssl);
-		if (r >= 0)
+		if (r >= 0) {
+			t->notified = true;
 			return 0;
+		}
 		switch (SSL_get_error(t->ssl, r)) {
 		case SSL_ERROR_WANT_WRITE:
 			err = sock__wait(s->fd, POLLOUT, deadline);
 			break;
 		case SSL_ERROR_WANT_READ:
 			/* Sent; OpenSSL would go on to wait for the peer's. */
+			t->notified = true;
 			return 0;
 		default:
 			t->failed = true;

@@ -32,6 +32,7 @@ struct sock_tls {
 	size_t pos, len, cap;
 	bool done;   /* handshake finished */
 	bool failed; /* a fatal error: no close_notify may follow */
+	bool notified; /* our close_notify went out */
 	bool eof;    /* the peer's close_notify came */
 	char reason[SOCK__TLS_REASON_MAX];
 };
