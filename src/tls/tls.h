@@ -30,10 +30,10 @@ struct sock_tls {
 	 * peek or a line read decrypted ahead. */
 	char *buf;
 	size_t pos, len, cap;
-	bool done;   /* handshake finished */
-	bool failed; /* a fatal error: no close_notify may follow */
+	bool done;     /* handshake finished */
+	bool failed;   /* a fatal error: no close_notify may follow */
 	bool notified; /* our close_notify went out */
-	bool eof;    /* the peer's close_notify came */
+	bool eof;      /* the peer's close_notify came */
 	char reason[SOCK__TLS_REASON_MAX];
 };
 

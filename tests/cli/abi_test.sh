@@ -104,6 +104,15 @@ expect added_function_passes_as_compatible 0 "abi: compatible with"
 grep -q 'sock_abi_added' "$TMP_DIR/abi.out" ||
 	fail added_function_is_named "$(cat "$TMP_DIR/abi.out")"
 
+# A field added to struct sock_tls, which programs never see inside (only
+# a pointer to it is public): not an ABI change (abi/libsock.suppr).
+sed -i 's/^\tbool eof; /\tbool abi_private_probe;\n\tbool eof; /' "$TREE/src/tls/tls.h"
+grep -q 'abi_private_probe' "$TREE/src/tls/tls.h" || fail opaque_changed "sed found no 'bool eof;'"
+build
+abi_check
+expect opaque_struct_change_passes 0 "abi: "
+grep -q "breaks" "$TMP_DIR/abi.out" && fail opaque_struct_change_passes_quietly "$(cat "$TMP_DIR/abi.out")"
+
 # A field added to struct sock, which programs allocate themselves: every
 # offset after it moves.
 sed -i 's/^struct sock {$/struct sock {\n\tint abi_probe;/' "$TREE/include/sock.h"
