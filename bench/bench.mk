@@ -51,3 +51,4 @@ tests: $(BENCH_DIR)/epoll_echo
 bench: bench-deps
 	$(MAKE) --no-print-directory BUILD=$(BUILD) bench-build
 	python3 bench/run.py --build $(BUILD) --out $(BENCH_OUT) $(BENCH_ARGS)
+	bench/counters.sh $(BUILD) >>$(BENCH_OUT)
