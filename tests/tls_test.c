@@ -905,6 +905,7 @@ static void close_notify_retried_after_a_timeout_goes_out(void)
 	CHECK_INT(ps.drained, ==, sent);
 	CHECK_INT(ps.drain_err, ==, 0); /* a clean end, not SOCK_ETLSEOF */
 	sock_close(&pair[0]);
+	sock_close(&pair[1]);
 	sock_tls_ctx_free(ps.ctx);
 	sock_tls_ctx_free(ctx);
 	close(go[0]);
