@@ -29,47 +29,13 @@
 
 #include "fuzz.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include "../tls/selfsigned.h"
+
 #include <pthread.h>
 #include <unistd.h>
 
 static struct sock_tls_ctx *server_ctx, *client_ctx;
 static struct sock tx = SOCK_CLOSED, rx = SOCK_CLOSED; /* mode 2 */
-
-/* A P-256 key and a self-signed certificate for localhost, in dir. */
-static void make_cert(const char *dir, char *cert, char *key, size_t size)
-{
-	EVP_PKEY *pkey = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *name;
-	FILE *f;
-
-	FUZZ_CHECK(pkey && x, "no key or certificate");
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365);
-	X509_set_pubkey(x, pkey);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-				   (const unsigned char *)"localhost", -1, -1,
-				   0);
-	X509_set_issuer_name(x, name);
-	FUZZ_CHECK(X509_sign(x, pkey, EVP_sha256()) > 0, "signing failed");
-	snprintf(cert, size, "%s/cert.pem", dir);
-	snprintf(key, size, "%s/key.pem", dir);
-	f = fopen(cert, "w");
-	FUZZ_CHECK(f && PEM_write_X509(f, x), "cannot write %s", cert);
-	fclose(f);
-	f = fopen(key, "w");
-	FUZZ_CHECK(f && PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL,
-					     NULL),
-		   "cannot write %s", key);
-	fclose(f);
-	X509_free(x);
-	EVP_PKEY_free(pkey);
-}
 
 static void *accept_side(void *arg)
 {
@@ -90,7 +56,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	FUZZ_CHECK(mkdtemp(dir), "mkdtemp");
-	make_cert(dir, cert, key, sizeof(cert));
+	FUZZ_CHECK(selfsigned_write(dir, 365, cert, key, sizeof(cert)), "no "
+									"certif"
+									"icat"
+									"e");
 	FUZZ_CHECK(!sock_tls_ctx_new(&server_ctx, SOCK_TLS_SERVER), "ctx");
 	FUZZ_CHECK(!sock_tls_ctx_use_cert(server_ctx, cert, key), "%s",
 		   sock_tls_ctx_reason(server_ctx));

@@ -24,11 +24,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
+
+#include "../tls/selfsigned.h"
 
 #define WORK_MS 3000
 #define PEER_MS 3000
@@ -41,48 +39,6 @@ struct peer {
 	SSL_CTX *ctx;
 	bool ok; /* the line went both ways */
 };
-
-/* A key and a self-signed certificate for localhost, written to dir. */
-static bool make_cert(const char *dir, char *cert, char *key, size_t size)
-{
-	EVP_PKEY *pkey = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *name;
-	bool ok = false;
-	FILE *f;
-
-	if (!pkey || !x)
-		goto out;
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, pkey);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-				   (const unsigned char *)"localhost", -1, -1,
-				   0);
-	X509_set_issuer_name(x, name);
-	if (X509_sign(x, pkey, EVP_sha256()) <= 0)
-		goto out;
-	snprintf(cert, size, "%s/cert.pem", dir);
-	snprintf(key, size, "%s/key.pem", dir);
-	f = fopen(cert, "w");
-	if (!f)
-		goto out;
-	ok = PEM_write_X509(f, x) == 1;
-	fclose(f);
-	f = fopen(key, "w");
-	if (!f) {
-		ok = false;
-		goto out;
-	}
-	ok = ok && PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
-	fclose(f);
-out:
-	X509_free(x);
-	EVP_PKEY_free(pkey);
-	return ok;
-}
 
 static void set_timeouts(int fd)
 {
@@ -273,7 +229,8 @@ static void tls_run(const struct scenario *sc, struct run *r)
 	pthread_t t;
 	int err;
 
-	if (!mkdtemp(dir) || !make_cert(dir, cert, key, sizeof(cert))) {
+	if (!mkdtemp(dir) ||
+	    !selfsigned_write(dir, 1, cert, key, sizeof(cert))) {
 		run_bad(r, "no certificate for the peer");
 		return;
 	}
