@@ -130,7 +130,7 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 # Tests may reach into the library's internals and the services.
-$(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC) $(SVC_OBJ) $(FLAGS_STAMP)
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h tests/tls/*.h) $(STATIC) $(SVC_OBJ) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Isrc -Iservices $(CFLAGS_ALL) $(LDFLAGS) -o $@ \
 		$< $(SVC_OBJ) $(STATIC) $(LIBS)

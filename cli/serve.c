@@ -176,6 +176,17 @@ int serve_note_listener(struct serve *sv, const struct service *def, int type,
 	err = apply_proxy(sv, index, type, &a);
 	if (err)
 		return err;
+	if (sv->tls && type == SOCK_STREAM) {
+		err = sock_server_tls(sv->srv, index, sv->tls,
+				      sv->tls_timeout_ms);
+		if (err) {
+			fprintf(stderr, "sock: --tls-cert: %s\n",
+				sock_strerror(err));
+			return err;
+		}
+		l->transport = sock_addr_family(&a) == AF_UNIX ? "unix+tls"
+							       : "tls";
+	}
 	return apply_ranges(sv, index, &a);
 }
 
@@ -234,6 +245,13 @@ static int add_service(struct serve *sv, const struct service *def,
 	unsigned int t = transports_at(sv, def, addr);
 	int err = 0;
 
+	/* TLS is for streams: a datagram listener is not opened, and the
+	 * log says so. */
+	if (sv->tls && (t & SERVICE_DGRAM)) {
+		t &= ~(unsigned int)SERVICE_DGRAM;
+		serve_log_not_tls(sv, def->name, addr);
+	}
+
 	if (t & SERVICE_STREAM)
 		err = add_one(sv, def, SOCK_STREAM, addr, false);
 	if (err || !(t & SERVICE_DGRAM))
@@ -283,6 +301,7 @@ static void free_states(struct serve *sv)
 	free(sv->lis);
 	free(sv->ranges);
 	free(sv->proxy_from);
+	sock_tls_ctx_free(sv->tls);
 }
 
 /* ---- running ---- */
@@ -434,6 +453,29 @@ out_fds:
 	return rc;
 }
 
+/* The server context of --tls-cert and --tls-key.  Returns -1 to go on,
+ * or the exit status (the reason said). */
+static int serve_tls_context(struct serve *sv)
+{
+	int err;
+
+	err = sock_tls_ctx_new(&sv->tls, SOCK_TLS_SERVER);
+	if (err) {
+		fprintf(stderr, "sock: TLS: %s\n", sock_strerror(err));
+		return CLI_FAILURE;
+	}
+	err = sock_tls_ctx_use_cert(sv->tls, sv->tls_cert, sv->tls_key);
+	if (err) {
+		fprintf(stderr, "sock: --tls-cert %s%s%s: %s\n", sv->tls_cert,
+			sv->tls_key ? " --tls-key " : "",
+			sv->tls_key ? sv->tls_key : "",
+			err == SOCK_ETLS ? sock_tls_ctx_reason(sv->tls)
+					 : sock_strerror(err));
+		return CLI_FAILURE;
+	}
+	return -1;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve sv = { .transports = SERVICE_STREAM | SERVICE_DGRAM,
@@ -487,6 +529,24 @@ int cmd_serve(int argc, char **argv)
 						      : "--proxy-from is for "
 							"--proxy-protocol");
 		goto out;
+	}
+	if ((sv.tls_key || sv.tls_timeout_ms) && !sv.tls_cert) {
+		rc = serve_usage_error("%s", sv.tls_key ? "--tls-key is for "
+							  "--tls-cert"
+							: "--tls-timeout is "
+							  "for "
+							  "--tls-cert");
+		goto out;
+	}
+	if (sv.inetd && sv.tls_cert) {
+		rc = serve_usage_error("%s", "--tls-cert is for listeners, "
+					     "not --inetd");
+		goto out;
+	}
+	if (sv.tls_cert) {
+		rc = serve_tls_context(&sv);
+		if (rc >= 0)
+			goto out;
 	}
 	if (sv.inetd && sv.proxy) {
 		rc = serve_usage_error("%s", "--proxy-protocol is for "

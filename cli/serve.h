@@ -56,6 +56,12 @@ struct serve {
 	size_t nproxy_from;
 	int proxy_timeout_ms;
 	bool proxy_applied; /* to at least one listener */
+	/* --tls-cert, --tls-key, --tls-timeout: TCP listeners speak TLS
+	 * with this context; UDP ones are not opened */
+	const char *tls_cert;
+	const char *tls_key;
+	int tls_timeout_ms;
+	struct sock_tls_ctx *tls;
 	/* --stats ADDR: the counters answered there */
 	const char *stats_addr;
 	struct sock_service stats_svc;
@@ -107,6 +113,9 @@ void serve_log_text(const char *in, char *out, size_t size);
  * lowered, or 0 when the cap was fitted to them from the start. */
 void serve_log_descriptors(struct serve *sv, unsigned long have,
 			   unsigned int asked);
+/* The line saying a datagram listener of service at addr was not opened:
+ * TLS serves streams only. */
+void serve_log_not_tls(struct serve *sv, const char *service, const char *addr);
 /* The server's on_event hook; data is the struct serve. */
 void serve_on_event(const struct sock_event *ev, void *data);
 

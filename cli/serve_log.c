@@ -318,6 +318,25 @@ static void log_word(struct serve *sv, const char *event, const char *what)
 	jr_end(sv, &r);
 }
 
+void serve_log_not_tls(struct serve *sv, const char *service, const char *addr)
+{
+	const char *why = "TLS serves TCP only";
+	char text[SERVE_LOG_TEXT_MAX];
+	struct jrec r;
+
+	serve_log_text(addr, text, sizeof(text));
+	if (!sv->json) {
+		serve_say(sv, "skip %s udp %s: %s", service, text, why);
+		return;
+	}
+	jr_begin(&r, "skip");
+	jr_str(&r, "service", service);
+	jr_str(&r, "transport", "udp");
+	jr_str(&r, "addr", text);
+	jr_str(&r, "why", why);
+	jr_end(sv, &r);
+}
+
 void serve_log_descriptors(struct serve *sv, unsigned long have,
 			   unsigned int asked)
 {

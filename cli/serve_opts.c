@@ -86,6 +86,14 @@ static void usage(FILE *out)
 		     "refused\n"
 		     "  --proxy-timeout S    for the header to arrive "
 		     "(default 5)\n"
+		     "  --tls-cert FILE      TCP listeners speak TLS with "
+		     "this certificate chain\n"
+		     "                       (PEM, the leaf first); UDP ones "
+		     "are not opened\n"
+		     "  --tls-key FILE       its private key (default: in the "
+		     "--tls-cert file)\n"
+		     "  --tls-timeout S      for a TLS handshake to finish "
+		     "(default 10)\n"
 		     "  --stats ADDR         answer each connection on ADDR "
 		     "(a Unix socket path,\n"
 		     "                       or host:port) with the counters "
@@ -147,6 +155,9 @@ enum {
 	OPT_PROXY_FROM,
 	OPT_PROXY_TIMEOUT,
 	OPT_STATS,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_TIMEOUT,
 };
 
 const struct option serve_options[] = {
@@ -172,6 +183,9 @@ const struct option serve_options[] = {
 	{ "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
 	{ "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
 	{ "stats", required_argument, NULL, OPT_STATS },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-timeout", required_argument, NULL, OPT_TLS_TIMEOUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -306,6 +320,20 @@ int serve_parse_option(struct serve *sv, int opt, const char *arg)
 		return -1;
 	case OPT_STATS:
 		sv->stats_addr = arg;
+		return -1;
+	case OPT_TLS_CERT:
+		sv->tls_cert = arg;
+		return -1;
+	case OPT_TLS_KEY:
+		sv->tls_key = arg;
+		return -1;
+	case OPT_TLS_TIMEOUT:
+		v = number(arg, 1, INT_MAX / 1000);
+		if (v < 0)
+			return serve_usage_error("--tls-timeout wants "
+						 "seconds from 1, not '%s'",
+						 arg);
+		sv->tls_timeout_ms = (int)v * 1000;
 		return -1;
 	case OPT_PROXY_FROM: {
 		const char **from;

@@ -59,6 +59,7 @@ SUMMARY = {
     "sock_server_deny": "refuse a range of IP addresses on a listener",
     "sock_server_verify": "a hook that accepts or refuses each peer",
     "sock_server_proxy": "take the PROXY protocol from trusted proxies",
+    "sock_server_tls": "serve a stream listener over TLS",
     "sock_server_backlog": "set a stream listener's backlog",
     "sock_listen_fds": "descriptors passed by systemd socket activation",
     "sock_recv_alloc": "receive into a buffer the call allocates",
@@ -577,6 +578,48 @@ int main(void)
 		return 1;
 	idx = sock_server_add(srv, &echo_service, SOCK_STREAM, ":7007", 0);
 	err = idx < 0 ? idx : sock_server_proxy(srv, idx, "10.0.0.0/8", 0);
+	if (!err)
+		err = sock_server_run(srv);
+	if (err)
+		fprintf(stderr, "echo: %s\n", sock_strerror(err));
+	sock_server_free(srv);
+	return err != 0;
+}
+""",
+    ),
+    "sock_server_tls": (
+        "An echo service over TLS on port 7443 (the handlers see "
+        "plaintext):",
+        r"""#include <sock.h>
+
+static void echo(struct sock_conn *c, const void *data, size_t len)
+{
+	(void)sock_conn_send(c, data, len);
+}
+
+static const struct sock_service echo_service = {
+	.name = "echo",
+	.on_data = echo,
+};
+
+int main(void)
+{
+	struct sock_server_config cfg = { .stop_on_signals = true };
+	struct sock_server *srv = NULL;
+	struct sock_tls_ctx *ctx;
+	int idx, err;
+
+	err = sock_tls_ctx_new(&ctx, SOCK_TLS_SERVER);
+	if (!err)
+		err = sock_tls_ctx_use_cert(ctx, "cert.pem", "key.pem");
+	if (!err)
+		err = sock_server_new(&srv, &cfg);
+	if (!err) {
+		idx = sock_server_add(srv, &echo_service, SOCK_STREAM,
+				      ":7443", 0);
+		err = idx < 0 ? idx : sock_server_tls(srv, idx, ctx, 0);
+	}
+	sock_tls_ctx_free(ctx); /* the server keeps its own reference */
 	if (!err)
 		err = sock_server_run(srv);
 	if (err)

@@ -68,7 +68,7 @@ static int accept_one(struct rig *r)
 	peer.u.un.sun_family = AF_UNIX;
 	peer.len = sizeof(sa_family_t);
 	CHECK(sock__worker_conn_begin(r->w));
-	sock__job_accepted(r->l, pair[0].fd, &peer);
+	sock__job_accepted(r->l, pair[0].fd, NULL, &peer);
 	return pair[1].fd;
 }
 

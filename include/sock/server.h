@@ -425,6 +425,37 @@ int sock_server_addr(const struct sock_server *srv, int index,
 int sock_server_proxy(struct sock_server *srv, int index, const char *from,
 		      int header_timeout_ms) SOCK_WUR;
 
+/* A TLS context (<sock/tls.h>). */
+struct sock_tls_ctx;
+
+/*
+ * Serve stream listener index over TLS with the server context ctx (a
+ * SOCK_TLS_SERVER context with its certificate; the server keeps a
+ * reference, so the caller may free ctx at once).  Each connection shakes
+ * hands on the loop, without blocking it, before any handler sees it,
+ * and must finish within handshake_timeout_ms (0: 10 s) of being taken
+ * in; meanwhile it holds a slot under max_conns and counts against its
+ * source.  A handshake that fails or is late closes the connection with
+ * a "tls-handshake" limit event (err: SOCK_ETLS, SOCK_ECERT for a client
+ * certificate that failed the context's check, SOCK_ETLSEOF, -ETIMEDOUT)
+ * and counts in SOCK_STAT_TLS_HANDSHAKE; it harms no other connection.
+ * Then handlers see plaintext only: event handlers get the bytes of the
+ * records in on_data, and sock_conn_send() and sock_conn_close() (which
+ * sends close_notify) work as ever; a blocking handler's conn is a TLS
+ * socket (sock_is_tls(), sock_tls_peer_subject() ...).  A peer that ends
+ * without close_notify closes an event connection with SOCK_ETLSEOF.
+ * Byte counts (events, statistics) are of the records after the
+ * handshake, not of the plaintext.
+ * Behind a load balancer (sock_server_proxy) the PROXY header comes
+ * first, in plaintext.  For a server that has not run; a later call
+ * replaces the context.  Returns 0, -EINVAL (ctx not a server context
+ * with a certificate, or a negative timeout), -ENOENT (no listener
+ * index), -EOPNOTSUPP (a datagram listener), or -EBUSY (the server ran).
+ */
+int sock_server_tls(struct sock_server *srv, int index,
+		    struct sock_tls_ctx *ctx,
+		    int handshake_timeout_ms) SOCK_WUR;
+
 /*
  * socketserver's service_actions(): call fn(srv, data) every interval_ms
  * while the server runs, on the first worker's loop thread, for
@@ -472,6 +503,8 @@ enum sock_stat {
 	SOCK_STAT_DGRAM_LOOP,	       /* dropped: our own reply back */
 	SOCK_STAT_DGRAM_AMPLIFICATION, /* replies not sent: amplification */
 	SOCK_STAT_ERRORS,	       /* failed calls: accept, memory */
+	SOCK_STAT_TLS_HANDSHAKE,       /* closed: a failed or late TLS
+					  handshake */
 	SOCK_STAT_COUNT
 };
 

@@ -158,6 +158,8 @@ struct sock_conn {
 	int64_t opened_ms;
 	uint64_t bytes_in, bytes_out;
 	struct sock__outq *out;
+	void *tls; /* the OpenSSL session of a TLS listener's connection
+		      (server/tls_conn.c), or NULL */
 };
 
 /* ---- a listener ---- */
@@ -187,6 +189,8 @@ struct sock__listener {
 	unsigned int nheld, held_cap;
 	/* connections reading their PROXY header (server/proxy.c) */
 	struct sock__list proxied;
+	/* connections shaking hands (server/tls_conn.c) */
+	struct sock__list shaking;
 	/* sock_server_stats' counters of this socket (its worker's) */
 	atomic_ullong stat[SOCK_STAT_COUNT];
 	/* blocking handlers' connection timeout; 0: the idle timeout */

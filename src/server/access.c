@@ -13,6 +13,7 @@
  */
 
 #include "core.h"
+#include "tls/tls.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -298,12 +299,36 @@ int sock_server_proxy(struct sock_server *srv, int index, const char *from,
 	return err;
 }
 
+int sock_server_tls(struct sock_server *srv, int index,
+		    struct sock_tls_ctx *ctx, int handshake_timeout_ms)
+{
+	struct sock__access *a;
+	int err = 0;
+
+	if (!srv || !ctx || handshake_timeout_ms < 0 ||
+	    ctx->role != SOCK_TLS_SERVER || !ctx->has_cert)
+		return -EINVAL;
+	if (srv->ran)
+		return -EBUSY;
+	a = access_of(srv, index, &err);
+	if (!a)
+		return err;
+	if (a->type != SOCK_STREAM)
+		return -EOPNOTSUPP;
+	sock__tls_ctx_get(ctx);
+	sock_tls_ctx_free(a->tls);
+	a->tls = ctx;
+	a->tls_timeout_ms = handshake_timeout_ms;
+	return 0;
+}
+
 void sock__access_free(struct sock_server *srv)
 {
 	struct sock__access *a, *next;
 
 	for (a = srv->access; a; a = next) {
 		next = a->next;
+		sock_tls_ctx_free(a->tls);
 		free(a->proxy_from);
 		free(a->rules);
 		free(a);

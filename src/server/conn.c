@@ -259,6 +259,12 @@ void sock_conn_close(struct sock_conn *c)
 {
 	if (c->phase != SOCK__CONN_OPEN)
 		return;
+	if (c->tls) {
+		/* close_notify first: it may fail the connection. */
+		sock__conn_tls_notify(c);
+		if (c->phase != SOCK__CONN_OPEN)
+			return;
+	}
 	if (c->out)
 		set_phase(c, SOCK__CONN_CLOSING);
 	else
@@ -291,6 +297,13 @@ void sock__conn_received(struct sock_conn *c, const void *data, size_t len)
 	if (sock__conn_is_gone(c))
 		return;
 	if (len == 0) {
+		/* A TLS stream cut without close_notify was maybe cut
+		 * short: not an orderly end. */
+		if (c->tls && c->phase == SOCK__CONN_OPEN &&
+		    !sock__conn_tls_peer_ended(c)) {
+			sock__conn_close_soon(c, SOCK_ETLSEOF);
+			return;
+		}
 		c->flags |= SOCK__CONN_EOF;
 		if (c->phase == SOCK__CONN_LINGER || !c->out) {
 			sock__conn_close_soon(c, 0);
@@ -307,15 +320,17 @@ void sock__conn_received(struct sock_conn *c, const void *data, size_t len)
 	if (c->phase != SOCK__CONN_OPEN)
 		return; /* closing or lingering: input is dropped */
 	sock__conn_touch(c);
+	if (c->tls)
+		sock__conn_tls_received(c, data, len);
 	/* A service that only sends has no on_data: input is dropped. */
-	if (c->lis->svc->on_data)
+	else if (c->lis->svc->on_data)
 		c->lis->svc->on_data(c, data, len);
 }
 
 /* ---- opening ---- */
 
-void sock__conn_open(struct sock__listener *l, int fd,
-		     const struct sock_addr *peer)
+static void conn_open(struct sock__listener *l, int fd,
+		      const struct sock_addr *peer, void *tls)
 {
 	struct sock__worker *w = l->w;
 	const struct sock_service *svc = l->svc;
@@ -327,9 +342,13 @@ void sock__conn_open(struct sock__listener *l, int fd,
 		sock__report_on(l, SOCK__REPORT_NOMEM, peer, -ENOMEM);
 		sock__source_del(w->srv, peer);
 		sock__worker_conn_ended(w);
+		sock__tls_session_free(tls);
 		close(fd);
 		return;
 	}
+	c->tls = tls;
+	if (tls)
+		sock__conn_tls_bind(c);
 	c->fd = fd;
 	c->lis = l;
 	c->phase = SOCK__CONN_OPEN;
@@ -351,6 +370,18 @@ void sock__conn_open(struct sock__listener *l, int fd,
 	err = w->loop->eng->conn_start(c);
 	if (err)
 		sock__conn_close_soon(c, err);
+}
+
+void sock__conn_open(struct sock__listener *l, int fd,
+		     const struct sock_addr *peer)
+{
+	conn_open(l, fd, peer, NULL);
+}
+
+void sock__conn_open_tls(struct sock__listener *l, int fd,
+			 const struct sock_addr *peer, void *ssl)
+{
+	conn_open(l, fd, peer, ssl);
 }
 
 /* ---- closing ---- */
@@ -388,6 +419,8 @@ static void finish(struct sock_conn *c)
 	emit_close(w, c, &peer);
 	sock__source_del(w->srv, &peer);
 	sock__conn_output_free(c);
+	if (c->tls)
+		sock__conn_tls_free(c);
 	/* A forked handler may hold this descriptor too: closing ours alone
 	 * would not end the connection. */
 	if (w->srv->forks)

@@ -26,6 +26,7 @@ enum sock__report_kind {
 	SOCK__REPORT_VERIFY,
 	SOCK__REPORT_PROXY_SOURCE,
 	SOCK__REPORT_PROXY_HEADER,
+	SOCK__REPORT_TLS,
 	SOCK__REPORT_COUNT,
 };
 
@@ -149,6 +150,11 @@ struct sock__access {
 	struct sock__rule *proxy_from;
 	size_t nproxy, proxy_cap;
 	int proxy_timeout_ms;
+	/* TLS (tls_conn.c): the server context, when the listener has one (a
+	 * reference of ours), and how long a handshake may take (0: the
+	 * default) */
+	struct sock_tls_ctx *tls;
+	int tls_timeout_ms;
 };
 
 /* A hook of the server's first loop, called after ms (a periodic one,
@@ -468,17 +474,64 @@ void sock__conn_release_slabs(struct sock__worker *w);
 /* Rebuild a connection's peer address. */
 void sock__conn_peer(const struct sock_conn *c, struct sock_addr *addr);
 
+/* Serve a new connection on fd whose TLS handshake is done: ssl (the
+ * session, now c's) carries its records (tls_conn.c). */
+void sock__conn_open_tls(struct sock__listener *l, int fd,
+			 const struct sock_addr *peer, void *ssl);
+
 /* ---- output.c: a connection's output ---- */
 
 /* Bytes queued on c. */
 size_t sock__conn_output_len(const struct sock_conn *c);
 /* Drop c's queue. */
 void sock__conn_output_free(struct sock_conn *c);
+/* Send len bytes on c's socket as they are (a TLS connection's records):
+ * what it takes now, the rest queued.  Returns 0, or the code that closed
+ * c (-ENOBUFS past the hard limit, -EPIPE ...). */
+int sock__conn_send_raw(struct sock_conn *c, const void *data, size_t len);
+/* Have the engine call sock__conn_writable once c takes more; before
+ * conn_start, the engine's start picks the wish up.  Returns 0 or
+ * -errno. */
+int sock__conn_want_room(struct sock_conn *c);
+
+/* ---- tls_conn.c: TLS listeners ---- */
+
+/* The handshake's default time limit. */
+#define SOCK__TLS_TIMEOUT_MS 10000
+
+/* Shake hands with fd from peer (its slot under the cap taken and its
+ * source counted), on the loop; then serve it with l's handlers.  On
+ * failure fd is closed, the slot and count freed, the reason reported. */
+void sock__tls_begin(struct sock__listener *l, int fd,
+		     const struct sock_addr *peer);
+/* Close the connections of l still shaking hands (stopping). */
+void sock__tls_drop(struct sock__listener *l);
+/* In a forked handler: close the descriptors of those connections. */
+void sock__tls_close_inherited(struct sock__listener *l);
+/* An event connection's TLS: c's session now sends through c's output
+ * (called by sock__conn_open_tls before on_open). */
+void sock__conn_tls_bind(struct sock_conn *c);
+/* len > 0 bytes of records arrived on c: their plaintext goes to
+ * on_data. */
+void sock__conn_tls_received(struct sock_conn *c, const void *data, size_t len);
+/* The peer's close_notify came before the end of its stream. */
+bool sock__conn_tls_peer_ended(const struct sock_conn *c);
+/* sock_conn_send and sock_conn_send_some on a TLS connection. */
+int sock__conn_tls_send(struct sock_conn *c, const void *data, size_t len);
+ssize_t sock__conn_tls_send_some(struct sock_conn *c, const void *data,
+				 size_t len);
+/* Send close_notify once (sock_conn_close). */
+void sock__conn_tls_notify(struct sock_conn *c);
+/* Free c's session. */
+void sock__conn_tls_free(struct sock_conn *c);
+/* Free an OpenSSL session no connection took (NULL: nothing). */
+void sock__tls_session_free(void *ssl);
 
 /* ---- jobs.c: blocking handlers ---- */
 
-/* Serve connection fd from peer with l's blocking handler. */
-void sock__job_accepted(struct sock__listener *l, int fd,
+/* Serve connection fd from peer with l's blocking handler; tls: its TLS
+ * state (handshake done) when l is a TLS listener, else NULL. */
+void sock__job_accepted(struct sock__listener *l, int fd, struct sock_tls *tls,
 			const struct sock_addr *peer);
 /* Serve a datagram with l's blocking datagram handler. */
 void sock__job_datagram(struct sock__listener *l, const void *data, size_t len,

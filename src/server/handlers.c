@@ -70,6 +70,9 @@ void sock__handler_close_conn(struct job *job)
 		fd = job->cut_fd;
 	}
 	if (fd >= 0) {
+		/* close_notify before the write side ends, if it goes now */
+		if (job->conn.tls && job->conn.fd == fd)
+			(void)sock__tls_close_notify(&job->conn, SOCK__NOW);
 		tcp_counts(job, fd);
 		shutdown(fd, SHUT_WR);
 	}
@@ -187,6 +190,7 @@ static void close_inherited(struct sock__worker *w, const struct job *job)
 		for (k = 0; k < l->nheld; k++)
 			close(l->held_fds[k]);
 		sock__proxy_close_inherited(l);
+		sock__tls_close_inherited(l);
 	}
 }
 

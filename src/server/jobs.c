@@ -385,8 +385,12 @@ static int start_child(struct sock__jobs *js, struct job *job)
 	/* Forking a large process takes a while, as above. */
 	sock__loop_update_time(w->loop);
 	job->pid = pid;
-	if (job->stream)
+	/* The child speaks for the connection now: the parent's copy of
+	 * its TLS session goes without a word (no close_notify). */
+	if (job->stream) {
+		sock__tls_release(&job->conn, false);
 		sock_close(&job->conn);
+	}
 	job->pidfd = js->no_pidfd ? -1 : open_pidfd(pid);
 	if (job->pidfd < 0 && !js->no_pidfd && errno == ENOSYS)
 		js->no_pidfd = true;
@@ -447,7 +451,7 @@ static struct job *job_new(struct sock__listener *l,
 
 /* ---- connections ---- */
 
-static void serve_inline(struct sock__listener *l, int fd,
+static void serve_inline(struct sock__listener *l, int fd, struct sock_tls *tls,
 			 const struct sock_addr *peer)
 {
 	struct sock__worker *w = l->w;
@@ -463,6 +467,7 @@ static void serve_inline(struct sock__listener *l, int fd,
 	job.started_ms = w->loop->now_ms;
 	sock__adopt(&job.conn, fd, l->sock.family, l->sock.type,
 		    l->sock.protocol);
+	job.conn.tls = tls;
 	job.conn.timeout_ms = sock__handler_timeout(l);
 	sock__handler_serve(&job);
 	sock__handler_close_conn(&job);
@@ -474,13 +479,16 @@ static void serve_inline(struct sock__listener *l, int fd,
 
 /* A connection no job could take: closed, its end reported as any
  * connection's is, and the failure. */
-static void job_refused(struct sock__listener *l, int fd,
+static void job_refused(struct sock__listener *l, int fd, struct sock_tls *tls,
 			const struct sock_addr *peer, int err,
 			enum sock__report_kind kind)
 {
 	struct sock__worker *w = l->w;
+	struct sock conn = { .fd = -1, .tls = tls };
 	struct job gone;
 
+	/* No handler will speak: the session ends without close_notify. */
+	sock__tls_release(&conn, false);
 	memset(&gone, 0, sizeof(gone));
 	gone.svc = l->svc;
 	gone.lis = l;
@@ -493,7 +501,7 @@ static void job_refused(struct sock__listener *l, int fd,
 	sock__job_ended(w, peer);
 }
 
-void sock__job_accepted(struct sock__listener *l, int fd,
+void sock__job_accepted(struct sock__listener *l, int fd, struct sock_tls *tls,
 			const struct sock_addr *peer)
 {
 	enum sock__report_kind kind = SOCK__REPORT_NOMEM;
@@ -502,19 +510,20 @@ void sock__job_accepted(struct sock__listener *l, int fd,
 	int err;
 
 	if (l->svc->mode == SOCK_MODE_INLINE) {
-		serve_inline(l, fd, peer);
+		serve_inline(l, fd, tls, peer);
 		return;
 	}
 	err = jobs_get(w);
 	if (!err && !(job = job_new(l, peer, 0)))
 		err = -ENOMEM;
 	if (err) {
-		job_refused(l, fd, peer, err, kind);
+		job_refused(l, fd, tls, peer, err, kind);
 		return;
 	}
 	job->stream = true;
 	sock__adopt(&job->conn, fd, l->sock.family, l->sock.type,
 		    l->sock.protocol);
+	job->conn.tls = tls;
 	job->conn.timeout_ms = sock__handler_timeout(l);
 	/* A child is cut by signal; a thread's connection through the
 	 * job's own descriptor, made before the handler has conn. */
@@ -532,8 +541,9 @@ void sock__job_accepted(struct sock__listener *l, int fd,
 	if (job->cut_fd >= 0)
 		close(job->cut_fd);
 out_close:
+	job->conn.tls = NULL; /* job_refused frees it */
 	free(job);
-	job_refused(l, fd, peer, err, kind);
+	job_refused(l, fd, tls, peer, err, kind);
 }
 
 /* ---- datagrams ---- */

@@ -97,13 +97,17 @@ void sock__listener_serve_peer(struct sock__listener *l, int fd,
 		sock__worker_conn_ended(w);
 		return;
 	}
+	if (l->access && l->access->tls) {
+		sock__tls_begin(l, fd, &peer);
+		return;
+	}
 	if (l->svc->mode == SOCK_MODE_EVENT) {
 		sock__conn_open(l, fd, &peer);
 		return;
 	}
 	sock__stat_add(l->stat, SOCK_STAT_ACCEPTED, 1);
 	sock__emit(w, SOCK_EV_ACCEPT, l->svc->name, &peer, 0, NULL);
-	sock__job_accepted(l, fd, &peer);
+	sock__job_accepted(l, fd, NULL, &peer);
 }
 
 static bool takes_proxy_header(const struct sock__listener *l)
@@ -271,6 +275,7 @@ void sock__listener_close(struct sock__listener *l)
 {
 	sock__listener_drop_held(l);
 	sock__proxy_drop(l);
+	sock__tls_drop(l);
 	if (l->closed)
 		return;
 	sock_timer_stop(l->w->loop, &l->resume);
@@ -288,6 +293,7 @@ void sock__listener_free(struct sock__listener *l)
 		sock_close(&l->sock);
 	sock__listener_drop_held(l);
 	sock__proxy_drop(l);
+	sock__tls_drop(l);
 	free(l->held_fds);
 	free(l);
 }
@@ -318,6 +324,7 @@ int sock__listener_attach(struct sock__worker *w,
 	l->index = index;
 	l->paused = true;
 	sock__list_init(&l->proxied);
+	sock__list_init(&l->shaking);
 	sock_timer_init(&l->resume, resume_listener, l);
 	if (sock_getsockname(&l->sock, &l->addr))
 		memset(&l->addr, 0, sizeof(l->addr));

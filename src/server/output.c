@@ -165,9 +165,7 @@ static ssize_t send_now(struct sock_conn *c, const void *data, size_t len)
 	return n;
 }
 
-/* Have the engine call sock__conn_writable once c takes more; before
- * conn_start, the engine's start picks the wish up. */
-static int want_room(struct sock_conn *c)
+int sock__conn_want_room(struct sock_conn *c)
 {
 	if (c->flags & SOCK__CONN_ROOM)
 		return 0;
@@ -188,15 +186,11 @@ static int closed_error(const struct sock_conn *c)
 	return c->err ? c->err : -EPIPE;
 }
 
-int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
+int sock__conn_send_raw(struct sock_conn *c, const void *data, size_t len)
 {
 	ssize_t n = 0;
 	int err;
 
-	if (c->phase != SOCK__CONN_OPEN)
-		return closed_error(c);
-	if (len == 0)
-		return 0;
 	if (!c->out) {
 		n = send_now(c, data, len);
 		if (n < 0) {
@@ -208,7 +202,7 @@ int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
 	}
 	err = outq_append(c, (const char *)data + n, len - (size_t)n);
 	if (!err)
-		err = want_room(c);
+		err = sock__conn_want_room(c);
 	if (err) {
 		if (err == -ENOBUFS || err == -ENOMEM)
 			sock__report_on(c->lis,
@@ -226,6 +220,17 @@ int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+int sock_conn_send(struct sock_conn *c, const void *data, size_t len)
+{
+	if (c->phase != SOCK__CONN_OPEN)
+		return closed_error(c);
+	if (len == 0)
+		return 0;
+	if (c->tls)
+		return sock__conn_tls_send(c, data, len);
+	return sock__conn_send_raw(c, data, len);
+}
+
 ssize_t sock_conn_send_some(struct sock_conn *c, const void *data, size_t len)
 {
 	ssize_t n;
@@ -240,6 +245,8 @@ ssize_t sock_conn_send_some(struct sock_conn *c, const void *data, size_t len)
 	}
 	if (len == 0)
 		return 0;
+	if (c->tls)
+		return sock__conn_tls_send_some(c, data, len);
 	n = send_now(c, data, len);
 	if (n < 0) {
 		sock__conn_close_soon(c, (int)n);
@@ -247,7 +254,7 @@ ssize_t sock_conn_send_some(struct sock_conn *c, const void *data, size_t len)
 	}
 	if ((size_t)n < len) {
 		c->flags |= SOCK__CONN_WANT_DRAIN;
-		err = want_room(c);
+		err = sock__conn_want_room(c);
 		if (err) {
 			sock__conn_close_soon(c, err);
 			return err;
@@ -274,7 +281,7 @@ void sock__conn_writable(struct sock_conn *c)
 		}
 		outq_consume(c, (size_t)n);
 		if (c->out) {
-			err = want_room(c);
+			err = sock__conn_want_room(c);
 			if (err)
 				sock__conn_close_soon(c, err);
 			return;

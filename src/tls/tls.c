@@ -21,8 +21,10 @@ static __thread char thread_reason[SOCK__TLS_REASON_MAX];
 /* The transport: send(2) with MSG_NOSIGNAL, so that a peer gone away
  * never raises SIGPIPE in the program (OpenSSL's socket BIO uses write). */
 
+/* Made at the first wrap; a failure (memory) is tried again at the
+ * next, rather than leaving TLS broken for the life of the process. */
 static BIO_METHOD *bio_method;
-static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t bio_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int bio_write(BIO *b, const char *data, int len)
 {
@@ -256,7 +258,10 @@ static int tls_new(struct sock *s, struct sock_tls_ctx *ctx, const char *name)
 	BIO *bio;
 	int err;
 
-	pthread_once(&bio_once, make_bio_method);
+	pthread_mutex_lock(&bio_lock);
+	if (!bio_method)
+		make_bio_method();
+	pthread_mutex_unlock(&bio_lock);
 	if (!bio_method)
 		return -ENOMEM;
 	t = calloc(1, sizeof(*t));
@@ -365,6 +370,50 @@ int sock_tls_connect(struct sock *s, struct sock_tls_ctx *ctx, const char *addr,
 		return err;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The server framework's handshake, one step at a time on its loop */
+
+int sock__tls_accept_start(struct sock *s, struct sock_tls_ctx *ctx)
+{
+	int err;
+
+	if (s->fd < 0 || s->tls || ctx->role != SOCK_TLS_SERVER ||
+	    !ctx->has_cert)
+		return -EINVAL;
+	err = tls_new(s, ctx, NULL);
+	/* Idle connections keep no record buffers. */
+	if (!err)
+		SSL_set_mode(s->tls->ssl, SSL_MODE_RELEASE_BUFFERS);
+	return err;
+}
+
+int sock__tls_accept_step(struct sock *s)
+{
+	struct sock_tls *t = s->tls;
+	ssize_t r;
+
+	r = run(s, OP_HANDSHAKE, NULL, 0, SOCK__NOW);
+	if (r == -EAGAIN)
+		return SSL_want_write(t->ssl) ? POLLOUT : POLLIN;
+	if (r < 0) {
+		t->failed = true;
+		return (int)r;
+	}
+	t->done = true;
+	return 0;
+}
+
+SSL *sock__tls_take_ssl(struct sock *s)
+{
+	struct sock_tls *t = s->tls;
+	SSL *ssl = t->ssl;
+
+	t->ssl = NULL;
+	tls_free(t);
+	s->tls = NULL;
+	return ssl;
 }
 
 /* ------------------------------------------------------------------ */

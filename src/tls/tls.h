@@ -44,4 +44,17 @@ void sock__tls_ctx_get(struct sock_tls_ctx *ctx);
  * buf, or fallback when the queue is empty; the queue is cleared. */
 void sock__tls_reason_from_queue(char *buf, size_t size, const char *fallback);
 
+/*
+ * The server framework's handshake (server/tls_conn.c), driven by its loop:
+ * start makes s's server-side TLS state (ctx must have a certificate);
+ * each step runs the handshake as far as the socket allows without
+ * waiting, and returns 0 once it is done, POLLIN or POLLOUT for what to
+ * wait for next, or a negative code (sock_tls_reason(s) says why).
+ */
+int sock__tls_accept_start(struct sock *s, struct sock_tls_ctx *ctx);
+int sock__tls_accept_step(struct sock *s);
+/* Take the OpenSSL session out of s (which is then not TLS), to carry
+ * records through other means; the caller frees it. */
+SSL *sock__tls_take_ssl(struct sock *s);
+
 #endif /* SOCK_TLS_INTERNAL_H */

@@ -16,7 +16,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_TARGETS ?= addr split clients chat streams datagrams guard json \
-	activation replies logs access options proxy tls
+	activation replies logs access options proxy tls tls_server
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer \
 	$(WARN) $(FUZZ_SAN) $(FUZZ_COV) $(FUZZ_BOUNDS) -Iinclude -Isrc -Icli \
@@ -53,6 +53,8 @@ FUZZ_LINK_access := $(FUZZ_SOCK) src/server/access.c src/server/source.c
 FUZZ_LINK_options := $(FUZZ_SOCK)
 FUZZ_LINK_proxy := $(FUZZ_SOCK) src/server/proxy_header.c
 FUZZ_LINK_tls := $(FUZZ_SOCK)
+# A whole server (epoll: the fuzz build has no io_uring), on loopback.
+FUZZ_LINK_tls_server := $(FUZZ_SOCK) $(wildcard src/server/*.c src/engine/*.c)
 # The guard with tables of 4 buckets and 2 echo slots: every host shares
 # them with the others all the time, where a guard would go wrong.
 FUZZ_LINK_guard := $(FUZZ_SOCK) src/server/guard.c src/server/source.c

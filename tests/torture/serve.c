@@ -28,7 +28,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "../tls/selfsigned.h"
 
 /* How long the client waits for its reply, and then for the end of the
  * stream: a listener that failed to start is retried after a second. */
@@ -45,6 +50,7 @@ enum variant {
 	WORKERS, /* two workers */
 	ACCESS,	 /* ranges, verify and periodic hooks, a backlog, two workers */
 	PROXY,	 /* the PROXY protocol: the client sends a header first */
+	TLS,	 /* a TLS listener: the client is OpenSSL */
 };
 
 struct serve {
@@ -236,6 +242,49 @@ static bool exchange_tcp(struct serve *s, int fd)
 	}
 }
 
+/* The exchange over TLS, the client OpenSSL on plain calls with socket
+ * timeouts: the line, its echo, close_notify both ways, the end. */
+static bool exchange_tls(struct serve *s, int fd)
+{
+	struct timeval tv = { .tv_sec = REPLY_WAIT_MS / 1000 };
+	char buf[sizeof(line)];
+	SSL_CTX *ctx;
+	SSL *ssl = NULL;
+	bool ok = false;
+	size_t got = 0;
+	int n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx)
+		ssl = SSL_new(ctx);
+	if (!ssl || !SSL_set_fd(ssl, fd) || SSL_connect(ssl) != 1 ||
+	    SSL_write(ssl, line, sizeof(line) - 1) != (int)sizeof(line) - 1)
+		goto out;
+	while (got < sizeof(line) - 1) {
+		n = SSL_read(ssl, buf + got, (int)(sizeof(line) - 1 - got));
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+	}
+	if (memcmp(buf, line, got) != 0) {
+		run_bad(s->r, "the echo came back wrong");
+		goto out;
+	}
+	/* Our close_notify; the server's, and its end, must follow. */
+	SSL_shutdown(ssl);
+	n = SSL_read(ssl, buf, sizeof(buf));
+	if (n > 0)
+		run_bad(s->r, "bytes after the echo");
+	else
+		ok = SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN;
+out:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	return ok;
+}
+
 static bool exchange_udp(struct serve *s, int fd)
 {
 	char buf[sizeof(line)];
@@ -265,8 +314,10 @@ static bool exchange(struct serve *s)
 		return false;
 	}
 	if (connect(fd, &s->addr.u.sa, s->addr.len) == 0)
-		ok = s->sc->type == SOCK_STREAM ? exchange_tcp(s, fd)
-						: exchange_udp(s, fd);
+		ok = s->sc->type == SOCK_DGRAM ? exchange_udp(s, fd)
+		     : (enum variant)(intptr_t)s->sc->arg == TLS
+			     ? exchange_tls(s, fd)
+			     : exchange_tcp(s, fd);
 	close(fd);
 	return ok;
 }
@@ -415,6 +466,28 @@ static int add_access(struct sock_server *srv, int index)
 	return err;
 }
 
+/* A TLS listener with a certificate made now (the files removed at
+ * once: the context holds what it needs). */
+static int add_tls(struct sock_server *srv, int index)
+{
+	char dir[] = "/tmp/torture_serve.XXXXXX", cert[64], key[64];
+	struct sock_tls_ctx *ctx = NULL;
+	int err = -EIO;
+
+	if (mkdtemp(dir) && selfsigned_write(dir, 1, cert, key, sizeof(cert))) {
+		err = sock_tls_ctx_new(&ctx, SOCK_TLS_SERVER);
+		if (!err)
+			err = sock_tls_ctx_use_cert(ctx, cert, key);
+		if (!err)
+			err = sock_server_tls(srv, index, ctx, 2000);
+		sock_tls_ctx_free(ctx);
+		unlink(cert);
+		unlink(key);
+	}
+	rmdir(dir);
+	return err;
+}
+
 static void serve_run(const struct scenario *sc, struct run *r)
 {
 	enum variant v = (enum variant)(intptr_t)sc->arg;
@@ -458,6 +531,8 @@ static void serve_run(const struct scenario *sc, struct run *r)
 	else if (v == PROXY &&
 		 (err = sock_server_proxy(s.srv, index, "127.0.0.1", 2000)))
 		run_error(r, "sock_server_proxy", err);
+	else if (v == TLS && (err = add_tls(s.srv, index)))
+		run_error(r, "sock_server_tls", err);
 	else if (sock_server_addr(s.srv, index, &s.addr))
 		run_bad(r, "sock_server_addr failed");
 	else
@@ -506,7 +581,13 @@ out:
 		SERVE("serve-" ename "-access-tcp", e, SOCK_MODE_EVENT,        \
 		      SOCK_STREAM, ACCESS),                                    \
 		SERVE("serve-" ename "-proxy-tcp", e, SOCK_MODE_EVENT,         \
-		      SOCK_STREAM, PROXY)
+		      SOCK_STREAM, PROXY),                                     \
+		SERVE("serve-" ename "-event-tls", e, SOCK_MODE_EVENT,         \
+		      SOCK_STREAM, TLS),                                       \
+		SERVE("serve-" ename "-thread-tls", e, SOCK_MODE_THREAD,       \
+		      SOCK_STREAM, TLS),                                       \
+		SERVE("serve-" ename "-fork-tls", e, SOCK_MODE_FORK,           \
+		      SOCK_STREAM, TLS)
 
 const struct scenario serve_scenarios[] = {
 	SERVE_ENGINE(SOCK_ENGINE_EPOLL, "epoll"),

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: MIT */
+/* server_tls_test.c -- TLS listeners: handlers see plaintext in every mode, on both engines; hostile handshakes cost little */
+
+/*
+ * The clients are this library's TLS sockets, Python's ssl module
+ * (tests/tls/peer.py) and openssl s_client; the certificates are made at
+ * run time (tests/tls/certs.sh).  tests/cli/tls_cli_test.sh serves sock
+ * serve --tls-cert to socat and the others.
+ */
+
+#include "server_util.h"
+#include "tls/tls_util.h"
+
+/* ---- a TLS server ---- */
+
+struct tls_server {
+	struct tserver t;
+	int index;
+	char addr[64];
+};
+
+/* Serve svc over TLS (the leaf certificate) on 127.0.0.1 with cfg and a
+ * handshake timeout (0: the default); not started. */
+static void tls_server_new(struct tls_server *s, struct sock_server_config *cfg,
+			   const struct sock_service *svc, int timeout_ms)
+{
+	struct sock_tls_ctx *ctx = server_ctx("leaf");
+
+	ts_new(&s->t, cfg);
+	s->index = ts_add(&s->t, svc, SOCK_STREAM, "127.0.0.1:0", 0);
+	CHECK_OK(sock_server_tls(s->t.srv, s->index, ctx, timeout_ms));
+	/* The server keeps its own reference. */
+	sock_tls_ctx_free(ctx);
+	snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d",
+		 ts_port(&s->t, s->index));
+}
+
+static void tls_server_start(struct tls_server *s,
+			     struct sock_server_config *cfg,
+			     const struct sock_service *svc, int timeout_ms)
+{
+	tls_server_new(s, cfg, svc, timeout_ms);
+	ts_start(&s->t);
+}
+
+static void tls_server_stop(struct tls_server *s)
+{
+	ts_stop(&s->t, LONG_GRACE);
+	ts_free(&s->t);
+}
+
+/* A verified TLS client of s, with a 5 s timeout on each call. */
+static void tls_client(struct sock *c, const struct tls_server *s)
+{
+	struct sock_tls_ctx *ctx = client_ctx();
+
+	CHECK_OK(sock_tls_connect(c, ctx, s->addr, "localhost", 5000));
+	sock_tls_ctx_free(ctx);
+	CHECK_OK(sock_settimeout(c, 5000));
+}
+
+/* A plain TCP connection to s. */
+static void plain_client(struct sock *c, const struct tls_server *s)
+{
+	CHECK_OK(sock_connect(c, SOCK_STREAM, s->addr, 5000));
+	CHECK_OK(sock_settimeout(c, 5000));
+}
+
+/* A limit event what with err was reported. */
+static bool has_limit(const char *what, int err)
+{
+	struct rec_event ev;
+	unsigned int i;
+
+	for (i = 0; rec_find(SOCK_EV_LIMIT, i, &ev); i++)
+		if (!strcmp(ev.what, what) && ev.err == err)
+			return true;
+	return false;
+}
+
+static void check_limit(const char *what, int err)
+{
+	long long end = test_now_ms() + TEST_WAIT_MS;
+
+	while (!has_limit(what, err) && test_now_ms() < end)
+		usleep(5000);
+	if (!has_limit(what, err))
+		printf("    no %s limit with %s\n", what, sock_strerror(err));
+	CHECK(has_limit(what, err));
+}
+
+/* The close event of the nth connection, waited for. */
+static struct rec_event close_event(unsigned int nth)
+{
+	struct rec_event ev;
+
+	CHECK(rec_wait(SOCK_EV_CLOSE, NULL, nth + 1, 3000));
+	CHECK(rec_find(SOCK_EV_CLOSE, nth, &ev));
+	return ev;
+}
+
+/* Send len bytes of a pattern and read them back, a chunk at a time. */
+static void echo_bulk(struct sock *c, size_t len)
+{
+	static char out[65536], in[65536];
+	size_t done = 0, n, i;
+
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (char)(i * 7 + i / 251);
+	while (done < len) {
+		n = len - done < sizeof(out) ? len - done : sizeof(out);
+		CHECK_OK(sock_sendall(c, out, n, NULL, 0));
+		CHECK_OK(sock_recv_exact(c, in, n, NULL));
+		CHECK(memcmp(in, out, n) == 0);
+		done += n;
+	}
+}
+
+/* ---- handlers see plaintext, in every mode ---- */
+
+/* Blocking handler: tells whether its socket is TLS, then echoes. */
+static void blk_tls_echo(struct sock *c, const struct sock_addr *peer,
+			 void *data)
+{
+	const char *yes = sock_is_tls(c) && sock_tls_version(c) ? "tls\n"
+								: "plain\n";
+
+	if (sock_sendall(c, yes, strlen(yes), NULL, 0) == 0)
+		blk_echo(c, peer, data);
+}
+
+#define BLK_TLS_ECHO(m)                                                        \
+	{                                                                      \
+		.name = "echo", .mode = m, .handle = blk_tls_echo              \
+	}
+
+static const struct sock_service blk_svc[] = {
+	[SOCK_MODE_INLINE] = BLK_TLS_ECHO(SOCK_MODE_INLINE),
+	[SOCK_MODE_THREAD] = BLK_TLS_ECHO(SOCK_MODE_THREAD),
+	[SOCK_MODE_POOL] = BLK_TLS_ECHO(SOCK_MODE_POOL),
+	[SOCK_MODE_FORK] = BLK_TLS_ECHO(SOCK_MODE_FORK),
+};
+
+static void event_handlers_see_plaintext(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct tls_server s;
+	struct sock c = SOCK_CLOSED;
+	struct rec_event ev;
+
+	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
+	tls_client(&c, &s);
+	echo_once(&c, "hello over TLS\n");
+	/* 4 MiB through the records and the output queue. */
+	echo_bulk(&c, 4 << 20);
+	CHECK_OK(sock_close(&c)); /* with close_notify */
+	ev = close_event(0);
+	CHECK_INT(ev.err, ==, 0);
+	CHECK(ev.bytes_in > (4u << 20));
+	CHECK_INT(rec_count(SOCK_EV_ACCEPT, NULL), ==, 1);
+	CHECK_INT(rec_count(SOCK_EV_LIMIT, NULL), ==, 0);
+	tls_server_stop(&s);
+}
+ENGINE_TEST(event_handlers_see_plaintext)
+
+static void blocking_handlers_get_a_tls_socket(void)
+{
+	static const int modes[] = { SOCK_MODE_INLINE, SOCK_MODE_THREAD,
+				     SOCK_MODE_POOL, SOCK_MODE_FORK };
+	struct sock_server_config cfg = { 0 };
+	struct tls_server s;
+	struct sock c = SOCK_CLOSED;
+	char line[16];
+	size_t i;
+
+	for (i = 0; i < SOCK_ARRAY_SIZE(modes); i++) {
+		printf("    %s\n", mode_name[modes[i]]);
+		tls_server_start(&s, &cfg, &blk_svc[modes[i]], 0);
+		tls_client(&c, &s);
+		CHECK_INT(sock_recv_line(&c, line, sizeof(line)), ==, 4);
+		CHECK_STR(line, "tls\n");
+		echo_once(&c, "blocking and TLS\n");
+		echo_bulk(&c, 1 << 20);
+		CHECK_OK(sock_close(&c));
+		CHECK_INT(close_event(0).err, ==, 0);
+		tls_server_stop(&s);
+	}
+}
+ENGINE_TEST(blocking_handlers_get_a_tls_socket)
+
+/* The handler ends the connection: the client sees close_notify, a clean
+ * end (0), never a cut. */
+static void greet_open(struct sock_conn *c)
+{
+	(void)sock_conn_send(c, "greetings\n", 10);
+	sock_conn_close(c);
+}
+
+static const struct sock_service greet_svc = { .name = "greet",
+					       .mode = SOCK_MODE_EVENT,
+					       .on_open = greet_open };
+
+static void server_close_sends_close_notify(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct tls_server s;
+	struct sock c = SOCK_CLOSED;
+	char buf[64];
+
+	tls_server_start(&s, &cfg, &greet_svc, 0);
+	tls_client(&c, &s);
+	CHECK_INT(sock_recv_line(&c, buf, sizeof(buf)), ==, 10);
+	CHECK_INT(sock_recv(&c, buf, sizeof(buf), 0), ==, 0);
+	CHECK_OK(sock_close(&c));
+	tls_server_stop(&s);
+}
+ENGINE_TEST(server_close_sends_close_notify)
+
+/* A peer that cuts the stream without close_notify ends the connection
+ * with SOCK_ETLSEOF, not as an orderly end. */
+static void cut_stream_is_not_a_clean_end(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct tls_server s;
+	struct sock c = SOCK_CLOSED;
+
+	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
+	tls_client(&c, &s);
+	echo_once(&c, "then a cut\n");
+	close(sock_detach(&c)); /* no close_notify */
+	CHECK_INT(close_event(0).err, ==, SOCK_ETLSEOF);
+	tls_server_stop(&s);
+}
+ENGINE_TEST(cut_stream_is_not_a_clean_end)
+
+/* chargen's way: sock_conn_send_some until the socket is full, on_drain
+ * for more.  A client reads 2 MiB of records. */
+static void send_some_open(struct sock_conn *c);
+
+static void send_some_more(struct sock_conn *c)
+{
+	static const char slice[8192] = { [0 ... 8191] = 'x' };
+	ssize_t n;
+
+	do {
+		n = sock_conn_send_some(c, slice, sizeof(slice));
+	} while (n == (ssize_t)sizeof(slice));
+}
+
+static void send_some_open(struct sock_conn *c)
+{
+	send_some_more(c);
+}
+
+static const struct sock_service flood_svc = { .name = "flood",
+					       .mode = SOCK_MODE_EVENT,
+					       .on_open = send_some_open,
+					       .on_drain = send_some_more };
+
+static void send_some_paces_records(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct tls_server s;
+	struct sock c = SOCK_CLOSED;
+	static char buf[65536];
+	size_t got = 0;
+	ssize_t n;
+	int err;
+
+	tls_server_start(&s, &cfg, &flood_svc, 0);
+	tls_client(&c, &s);
+	while (got < (2u << 20)) {
+		n = sock_recv(&c, buf, sizeof(buf), 0);
+		CHECK_INT(n, >, 0);
+		CHECK(buf[0] == 'x' && buf[n - 1] == 'x');
+		got += (size_t)n;
+	}
+	/* Closed with records unread: the kernel resets the connection
+	 * (or the server's next write fails); never a TLS failure. */
+	CHECK_OK(sock_close(&c));
+	err = close_event(0).err;
+	CHECK(err == 0 || err == -ECONNRESET || err == -EPIPE);
+	tls_server_stop(&s);
+}
+ENGINE_TEST(send_some_paces_records)
+
+/* ---- peers nobody here wrote ---- */
+
+static void python_and_openssl_clients_are_served(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct tls_server s;
+	struct peer p;
+	char out[4096], port[16];
+	const char *sc[] = { "-servername", "localhost", NULL };
+	int in[2], saved;
+
+	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
+	/* Python's ssl: "hello from python" and its echo. */
+	python_client(&p, ts_port(&s.t, s.index), NULL);
+	peer_output(&p, out, sizeof(out));
+	peer_end(&p);
+	CHECK_STR(out, "hello from python\n");
+	/* openssl s_client, verifying. */
+	snprintf(port, sizeof(port), "%d", ts_port(&s.t, s.index));
+	{
+		char connect[64];
+		char *argv[] = { "openssl",
+				 "s_client",
+				 "-connect",
+				 connect,
+				 "-CAfile",
+				 (char *)cert("ca.pem"),
+				 "-verify_return_error",
+				 "-verify_hostname",
+				 "localhost",
+				 (char *)sc[0],
+				 (char *)sc[1],
+				 "-quiet",
+				 NULL };
+
+		snprintf(connect, sizeof(connect), "127.0.0.1:%s", port);
+		CHECK(pipe(in) == 0);
+		CHECK(write(in[1], "from s_client\n", 14) == 14);
+		saved = dup(0);
+		dup2(in[0], 0);
+		peer_start(&p, argv, false);
+		dup2(saved, 0);
+		close(saved);
+		close(in[0]);
+		/* s_client ends at the end of its input: give it time to
+		 * get the echo first. */
+		usleep(300 * 1000);
+		close(in[1]);
+		peer_output(&p, out, sizeof(out));
+		peer_end(&p);
+	}
+	CHECK(strstr(out, "from s_client\n") != NULL);
+	CHECK_INT(rec_count(SOCK_EV_LIMIT, NULL), ==, 0);
+	tls_server_stop(&s);
+}
+ENGINE_TEST(python_and_openssl_clients_are_served)
+
+/* ---- hostile handshakes ---- */
+
+/* Garbage, an HTTP request, a plain-text client, a truncated
+ * ClientHello: each is closed with a "tls-handshake" limit event and
+ * counted, and a client in the middle of its session notices nothing. */
+static void bad_handshakes_harm_no_one(void)
+{
+	static const uint8_t hello_start[] = { 0x16, 0x03, 0x01, 0x02, 0x00,
+					       0x01, 0x00, 0x01, 0xfc, 0x03 };
+	struct sock_server_config cfg = { 0 };
+	struct tls_server s;
+	struct sock good = SOCK_CLOSED, bad = SOCK_CLOSED;
+	uint64_t st[SOCK_STAT_COUNT];
+	uint8_t junk[3000];
+	size_t i;
+
+	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
+	tls_client(&good, &s);
+	echo_once(&good, "before\n");
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 131 + 17);
+	plain_client(&bad, &s);
+	CHECK_OK(sock_sendall(&bad, junk, sizeof(junk), NULL, 0));
+	CHECK(closed_by_server(&bad, 3000));
+	sock_close(&bad);
+	plain_client(&bad, &s);
+	CHECK_OK(sock_sendall(&bad, "GET / HTTP/1.0\r\n\r\n", 18, NULL, 0));
+	CHECK(closed_by_server(&bad, 3000));
+	sock_close(&bad);
+	/* A truncated ClientHello, then the end of the stream. */
+	plain_client(&bad, &s);
+	CHECK_OK(sock_sendall(&bad, hello_start, sizeof(hello_start), NULL, 0));
+	CHECK_OK(sock_shutdown(&bad, SHUT_WR));
+	CHECK(closed_by_server(&bad, 3000));
+	sock_close(&bad);
+	echo_once(&good, "after\n");
+	check_limit("tls-handshake", SOCK_ETLS);
+	CHECK_INT(rec_count(SOCK_EV_ACCEPT, NULL), ==, 1);
+	CHECK_INT(sock_server_stats(s.t.srv, s.index, st, SOCK_STAT_COUNT), ==,
+		  SOCK_STAT_COUNT);
+	CHECK_INT(st[SOCK_STAT_TLS_HANDSHAKE], ==, 3);
+	CHECK_INT(st[SOCK_STAT_ACCEPTED], ==, 1);
+	CHECK_INT(st[SOCK_STAT_OPEN], ==, 1);
+	CHECK_OK(sock_close(&good));
+	tls_server_stop(&s);
+}
+ENGINE_TEST(bad_handshakes_harm_no_one)
+
+/* Clients that connect and never shake hands: each is closed at the
+ * handshake timeout, and meanwhile the loop and (in pool mode) the one
+ * pool thread serve a real client at once. */
+static void silent_handshakes_cost_a_slot_not_a_thread(void)
+{
+	struct sock_server_config cfg = { .pool_threads = 1 };
+	struct sock silent[4];
+	struct tls_server s;
+	struct sock c = SOCK_CLOSED;
+	char line[16];
+	long long t0;
+	size_t i;
+
+	tls_server_start(&s, &cfg, &blk_svc[SOCK_MODE_POOL], 1500);
+	for (i = 0; i < SOCK_ARRAY_SIZE(silent); i++) {
+		silent[i] = (struct sock)SOCK_CLOSED;
+		plain_client(&silent[i], &s);
+	}
+	t0 = test_now_ms();
+	tls_client(&c, &s);
+	CHECK_INT(sock_recv_line(&c, line, sizeof(line)), ==, 4);
+	echo_once(&c, "served beside the silent ones\n");
+	/* Well before the silent ones time out. */
+	CHECK_INT(test_now_ms() - t0, <, 1500);
+	for (i = 0; i < SOCK_ARRAY_SIZE(silent); i++) {
+		CHECK(closed_by_server(&silent[i], 5000));
+		sock_close(&silent[i]);
+	}
+	CHECK_INT(test_now_ms() - t0, >=, 1400);
+	check_limit("tls-handshake", -ETIMEDOUT);
+	CHECK_OK(sock_close(&c));
+	tls_server_stop(&s);
+}
+ENGINE_TEST(silent_handshakes_cost_a_slot_not_a_thread)
+
+/* A handshake holds a slot under max_conns and counts against its source:
+ * a host cannot open more handshakes than max_per_source, and at the cap
+ * the next connection waits for a slot, as any would. */
+static void handshakes_count_against_the_caps(void)
+{
+	struct sock_server_config cfg = { .max_per_source = 2, .max_conns = 3 };
+	struct sock silent[2], over = SOCK_CLOSED, c = SOCK_CLOSED;
+	struct tls_server s;
+	size_t i;
+
+	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
+	for (i = 0; i < SOCK_ARRAY_SIZE(silent); i++) {
+		silent[i] = (struct sock)SOCK_CLOSED;
+		plain_client(&silent[i], &s);
+	}
+	/* The third from 127.0.0.1: over the per-source cap. */
+	plain_client(&over, &s);
+	CHECK(closed_by_server(&over, 3000));
+	sock_close(&over);
+	check_limit("max-per-source", 0);
+	/* From another loopback address: served. */
+	{
+		struct sock_tls_ctx *ctx = client_ctx();
+
+		CHECK_OK(sock_open(&c, AF_INET, SOCK_STREAM, 0));
+		CHECK_OK(sock_bind(&c, "127.0.0.2:0"));
+		CHECK_OK(sock_connect_to(&c, s.addr));
+		CHECK_OK(sock_settimeout(&c, 5000));
+		CHECK_OK(sock_tls_wrap(&c, ctx, "localhost"));
+		sock_tls_ctx_free(ctx);
+	}
+	echo_once(&c, "from 127.0.0.2\n");
+	for (i = 0; i < SOCK_ARRAY_SIZE(silent); i++)
+		sock_close(&silent[i]);
+	CHECK_OK(sock_close(&c));
+	tls_server_stop(&s);
+}
+ENGINE_TEST(handshakes_count_against_the_caps)
+
+/* A listener that requires client certificates: none, or one from a CA
+ * nobody trusts, fails the handshake with SOCK_ECERT; the right one is
+ * served, and a blocking handler sees who it is. */
+static void subject_handle(struct sock *c, const struct sock_addr *peer,
+			   void *data)
+{
+	char subject[256], line[300];
+	int n;
+
+	(void)peer;
+	(void)data;
+	if (sock_tls_peer_subject(c, subject, sizeof(subject)) < 0)
+		snprintf(subject, sizeof(subject), "?");
+	n = snprintf(line, sizeof(line), "%s\n", subject);
+	if (sock_sendall(c, line, (size_t)n, NULL, 0) < 0)
+		return;
+}
+
+static const struct sock_service subject_svc = { .name = "subject",
+						 .mode = SOCK_MODE_THREAD,
+						 .handle = subject_handle };
+
+static void client_certificates_are_checked(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct sock_tls_ctx *sctx = server_ctx("leaf"), *cctx;
+	struct tls_server s;
+	struct sock c = SOCK_CLOSED;
+	char line[300];
+	int err;
+
+	CHECK_OK(sock_tls_ctx_load_verify(sctx, cert("ca.pem"), NULL));
+	CHECK_OK(sock_tls_ctx_set_verify(sctx, SOCK_TLS_VERIFY_REQUIRE));
+	ts_new(&s.t, &cfg);
+	s.index = ts_add(&s.t, &subject_svc, SOCK_STREAM, "127.0.0.1:0", 0);
+	CHECK_OK(sock_server_tls(s.t.srv, s.index, sctx, 0));
+	sock_tls_ctx_free(sctx);
+	snprintf(s.addr, sizeof(s.addr), "127.0.0.1:%d",
+		 ts_port(&s.t, s.index));
+	ts_start(&s.t);
+	/* Without a certificate: refused (in TLS 1.3 the client may learn
+	 * it only at its first read). */
+	cctx = client_ctx();
+	err = sock_tls_connect(&c, cctx, s.addr, "localhost", 5000);
+	if (!err) {
+		CHECK_OK(sock_settimeout(&c, 5000));
+		CHECK_INT(sock_recv_line(&c, line, sizeof(line)), <, 0);
+		sock_close(&c);
+	}
+	check_limit("tls-handshake", SOCK_ECERT);
+	/* With the CA's client certificate: served. */
+	CHECK_OK(sock_tls_ctx_use_cert(cctx, cert("client.pem"),
+				       cert("client.key")));
+	CHECK_OK(sock_tls_connect(&c, cctx, s.addr, "localhost", 5000));
+	CHECK_OK(sock_settimeout(&c, 5000));
+	CHECK_INT(sock_recv_line(&c, line, sizeof(line)), >, 0);
+	CHECK_STR(line, "CN=libsock test client\n");
+	sock_close(&c);
+	sock_tls_ctx_free(cctx);
+	CHECK_INT(rec_count(SOCK_EV_ACCEPT, NULL), ==, 1);
+	tls_server_stop(&s);
+}
+ENGINE_TEST(client_certificates_are_checked)
+
+/* Stopping with handshakes under way ends them: run returns, nothing
+ * leaks (make asan, make valgrind). */
+static void stop_ends_handshakes(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct sock silent[3];
+	struct tls_server s;
+	size_t i;
+
+	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
+	for (i = 0; i < SOCK_ARRAY_SIZE(silent); i++) {
+		silent[i] = (struct sock)SOCK_CLOSED;
+		plain_client(&silent[i], &s);
+		CHECK_OK(sock_sendall(&silent[i], "\x16\x03\x01", 3, NULL, 0));
+	}
+	usleep(100 * 1000);
+	ts_stop(&s.t, LONG_GRACE);
+	for (i = 0; i < SOCK_ARRAY_SIZE(silent); i++) {
+		CHECK(closed_by_server(&silent[i], 3000));
+		sock_close(&silent[i]);
+	}
+	ts_free(&s.t);
+}
+ENGINE_TEST(stop_ends_handshakes)
+
+/* What sock_server_tls refuses. */
+static void tls_settings_are_checked(void)
+{
+	struct sock_server_config cfg = { 0 };
+	struct sock_tls_ctx *client, *bare, *ctx = server_ctx("leaf");
+	struct tserver t;
+	int tcp, udp;
+
+	CHECK_OK(sock_tls_ctx_new(&client, SOCK_TLS_CLIENT));
+	CHECK_OK(sock_tls_ctx_new(&bare, SOCK_TLS_SERVER));
+	ts_new(&t, &cfg);
+	tcp = ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_STREAM, "127.0.0.1:0",
+		     0);
+	udp = ts_add(&t, &echo_svc[SOCK_MODE_EVENT], SOCK_DGRAM, "127.0.0.1:0",
+		     0);
+	CHECK_ERR(sock_server_tls(t.srv, tcp, client, 0), -EINVAL);
+	CHECK_ERR(sock_server_tls(t.srv, tcp, bare, 0), -EINVAL);
+	CHECK_ERR(sock_server_tls(t.srv, tcp, ctx, -1), -EINVAL);
+	CHECK_ERR(sock_server_tls(t.srv, 99, ctx, 0), -ENOENT);
+	CHECK_ERR(sock_server_tls(t.srv, udp, ctx, 0), -EOPNOTSUPP);
+	CHECK_OK(sock_server_tls(t.srv, tcp, ctx, 0));
+	CHECK_OK(sock_server_tls(t.srv, tcp, ctx, 2000)); /* replaces */
+	sock_tls_ctx_free(client);
+	sock_tls_ctx_free(bare);
+	sock_tls_ctx_free(ctx);
+	ts_free(&t);
+	CHECK_STR(sock_stat_name(SOCK_STAT_TLS_HANDSHAKE), "tls_handshake");
+}
+
+static const struct test tests[] = {
+	TEST_ENGINES(event_handlers_see_plaintext),
+	TEST_ENGINES(blocking_handlers_get_a_tls_socket),
+	TEST_ENGINES(server_close_sends_close_notify),
+	TEST_ENGINES(cut_stream_is_not_a_clean_end),
+	TEST_ENGINES(send_some_paces_records),
+	TEST_ENGINES(python_and_openssl_clients_are_served),
+	TEST_ENGINES(bad_handshakes_harm_no_one),
+	TEST_ENGINES(silent_handshakes_cost_a_slot_not_a_thread),
+	TEST_ENGINES(handshakes_count_against_the_caps),
+	TEST_ENGINES(client_certificates_are_checked),
+	TEST_ENGINES(stop_ends_handshakes),
+	TEST(tls_settings_are_checked),
+};
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	if (certs_make("server_tls_test"))
+		return 1;
+	r = test_main(argc, argv, tests, TEST_COUNT(tests));
+	certs_remove("server_tls_test");
+	return r;
+}
