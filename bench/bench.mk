@@ -10,7 +10,7 @@
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_REFS := epoll_echo uring_echo uv_echo event_echo udp_echo \
-	time_server bulk_server
+	time_server bulk_server tls_echo
 BENCH_BINS := $(BENCH_REFS:%=$(BENCH_DIR)/%)
 BENCH_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS)
 BENCH_OUT ?= docs/performance.md
@@ -19,6 +19,7 @@ bench_libs = $(shell pkg-config --libs $(1) 2>/dev/null || echo -l$(2))
 BENCH_LIBS_uring_echo = $(call bench_libs,liburing,uring)
 BENCH_LIBS_uv_echo = $(call bench_libs,libuv,uv)
 BENCH_LIBS_event_echo = $(call bench_libs,libevent,event)
+BENCH_LIBS_tls_echo = $(call bench_libs,libssl libcrypto,ssl -lcrypto)
 
 .PHONY: bench bench-build bench-deps
 

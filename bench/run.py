@@ -324,7 +324,43 @@ def make_instances(build, sock, logdir, quick):
     p = free_port()
     add("iperf3", "iperf3", [shutil.which("iperf3") or "iperf3", "-s",
                              "-B", "127.0.0.1", "-p", str(p)], {"tcp": p})
+    add_tls(inst, add, ref, serve, logdir)
     return inst
+
+
+def make_certs(logdir):
+    """tests/tls/certs.sh's certificates, for the TLS servers; None when
+    they cannot be made (openssl missing): the TLS cells read n/a."""
+    d = os.path.join(logdir, "certs")
+    try:
+        subprocess.run(["sh", os.path.join(ROOT, "tests/tls/certs.sh"), d],
+                       check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return d
+
+
+def add_tls(inst, add, ref, serve, logdir):
+    """The TLS servers: the hand-written OpenSSL epoll server (echo and
+    discard), openssl s_server (handshakes), sock serve --tls-cert."""
+    certs = make_certs(logdir)
+    CERTS["dir"] = certs
+    if not certs:
+        return
+    cert, key = os.path.join(certs, "leaf.pem"), os.path.join(certs, "leaf.key")
+    for svc, extra in (("echo", []), ("discard", ["--discard"])):
+        p = free_port()
+        add(f"tls-ref-{svc}", "hand-written OpenSSL epoll",
+            ref("tls_echo", *extra, cert, key, str(p)), {"tcp": p})
+        for engine in ("epoll", "io_uring"):
+            p = free_port()
+            add(f"sock-{engine}-tls-{svc}", f"sock serve --tls-cert ({engine})",
+                serve(engine, svc, "tcp", p,
+                      ["--tls-cert", cert, "--tls-key", key]), {"tcp": p})
+    p = free_port()
+    add("s_server", "openssl s_server",
+        [shutil.which("openssl") or "openssl", "s_server", "-quiet",
+         "-accept", f"127.0.0.1:{p}", "-cert", cert, "-key", key], {"tcp": p})
 
 
 def port_of(inst, service, proto):
@@ -391,10 +427,34 @@ WORKLOADS = [
 
 LOWER_IS_BETTER = {"p50", "bytes_per_conn"}
 
+# Where the TLS workloads' CA is ("{cafile}" in their arguments).
+CERTS = {"dir": None}
+TLS_ARGS = ["--tls", "--cafile", "{cafile}"]
+WORKLOADS += [
+    dict(id="tls-echo64", title="TLS echo, 50 connections, 64 B",
+         mode="pingpong", args=["-c", "50", "-s", "64"] + TLS_ARGS,
+         service="echo", proto="tcp", ref="tls-ref-echo",
+         metric="ops_per_s", unit="msg/s",
+         servers=["tls-ref-echo", "sock-epoll-tls-echo",
+                  "sock-io_uring-tls-echo"]),
+    dict(id="tls-bulk", title="TLS bulk, one stream to discard",
+         mode="bulk-send", args=TLS_ARGS, service="discard", proto="tcp",
+         ref="tls-ref-discard", metric="gb_per_s", unit="GB/s",
+         servers=["tls-ref-discard", "sock-epoll-tls-discard",
+                  "sock-io_uring-tls-discard"]),
+    dict(id="tls-handshakes",
+         title="TLS handshakes (connect, full handshake, close), 50 in flight",
+         mode="connrate", args=["-p", "50"] + TLS_ARGS, service="echo",
+         proto="tcp", ref="s_server", metric="ops_per_s", unit="conn/s",
+         servers=["s_server", "tls-ref-echo", "sock-epoll-tls-echo",
+                  "sock-io_uring-tls-echo"]),
+]
+
 
 def bench_argv(sockbench, w, inst, opts):
     port = port_of(inst, w["service"], w["proto"])
-    args = list(w["args"])
+    args = [os.path.join(CERTS["dir"] or "", "ca.pem") if a == "{cafile}"
+            else a for a in w["args"]]
     # xinetd's chargen has its own alphabet: no pattern check there.
     if inst.key == "xinetd" and "--check" in args:
         args.remove("--check")
@@ -751,6 +811,21 @@ def targets(summ):
                 add(wid, f"{eng} engine ≥ 0.95× hand-written",
                     ratio_to(e, f"sock-{eng}-{wid}", ref),
                     lambda v: v >= 0.95)
+    for wid, ref, want in (("tls-echo64", "tls-ref-echo", 0.95),
+                           ("tls-bulk", "tls-ref-discard", 0.95)):
+        e = summ.get(wid)
+        if e:
+            svc = "echo" if wid == "tls-echo64" else "discard"
+            for eng in ("epoll", "io_uring"):
+                add(wid, f"{eng} engine ≥ {want}× hand-written OpenSSL epoll",
+                    ratio_to(e, f"sock-{eng}-tls-{svc}", ref),
+                    lambda v, w=want: v >= w)
+    e = summ.get("tls-handshakes")
+    if e:
+        for eng in ("epoll", "io_uring"):
+            add("tls-handshakes", f"{eng} engine ≥ 1.0× openssl s_server",
+                ratio_to(e, f"sock-{eng}-tls-echo", "s_server"),
+                lambda v: v >= 1.0)
     e = summ.get("memory")
     if e:
         for eng in ("epoll", "io_uring"):

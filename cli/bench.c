@@ -99,6 +99,14 @@ static const char usage_text[] =
 	"for hold,\n"
 	"                       its memory per connection (VmRSS after "
 	"minus before)\n"
+	"      --tls            pingpong, connrate, bulk-*: over TLS, the "
+	"server verified\n"
+	"                       (connrate counts full handshakes: connect, "
+	"handshake,\n"
+	"                       close_notify, close)\n"
+	"      --cafile FILE    --tls: trust the CAs in FILE instead of the "
+	"system's\n"
+	"      --insecure       --tls: do not verify the server\n"
 	"      --json           print one JSON object instead of the summary\n"
 	"      --allow-remote   accept a target that is not on this machine\n"
 	"  -h, --help           show this help\n"
@@ -114,6 +122,7 @@ static const char usage_text[] =
 	"  sock bench connrate -p 50 --expect-time 127.0.0.1:8037\n"
 	"  sock bench udp -p 32 127.0.0.1:8007 --json\n"
 	"  sock bench bulk-recv --check 127.0.0.1:8019\n"
+	"  sock bench connrate --tls --cafile ca.pem 127.0.0.1:8443\n"
 	"  sock bench hold -c 10000 -d 10 --server-pid 1234 127.0.0.1:8007\n";
 
 static const struct {
@@ -305,6 +314,9 @@ enum {
 	OPT_SERVER_PID,
 	OPT_JSON,
 	OPT_ALLOW_REMOTE,
+	OPT_TLS,
+	OPT_CAFILE,
+	OPT_INSECURE,
 };
 
 static const struct option long_opts[] = {
@@ -321,6 +333,9 @@ static const struct option long_opts[] = {
 	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
+	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "cafile", required_argument, NULL, OPT_CAFILE },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -425,7 +440,8 @@ static int parse_target(struct bench_opts *o, bool allow_remote)
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
 	bool conns_set = false, warmup_set = false, inflight_set = false;
-	bool allow_remote = false;
+	bool allow_remote = false, tls = false, insecure = false;
+	const char *cafile = NULL;
 	enum bench_mode mode;
 	unsigned int v;
 	int c, err = 0;
@@ -493,6 +509,15 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		case OPT_ALLOW_REMOTE:
 			allow_remote = true;
 			break;
+		case OPT_TLS:
+			tls = true;
+			break;
+		case OPT_CAFILE:
+			cafile = optarg;
+			break;
+		case OPT_INSECURE:
+			insecure = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 1;
@@ -514,6 +539,23 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		return CLI_USAGE;
 	if (parse_target(o, allow_remote))
 		return CLI_USAGE;
+	if ((cafile || insecure) && !tls) {
+		fprintf(stderr, "sock bench: %s needs --tls\n",
+			cafile ? "--cafile" : "--insecure");
+		return CLI_USAGE;
+	}
+	if (tls && (o->mode == BENCH_UDP || o->mode == BENCH_HOLD)) {
+		fprintf(stderr, "sock bench: --tls is for pingpong, connrate "
+				"and bulk-*\n");
+		return CLI_USAGE;
+	}
+	if (tls && cafile && insecure) {
+		fprintf(stderr, "sock bench: --insecure verifies nothing: no "
+				"--cafile with it\n");
+		return CLI_USAGE;
+	}
+	if (tls && bench_tls_init(o, cafile, insecure))
+		return CLI_FAILURE;
 	return 0;
 }
 
@@ -675,5 +717,7 @@ int cmd_bench(int argc, char **argv)
 	err = parse_args(argc, argv, &opts);
 	if (err)
 		return err == 1 ? CLI_OK : err;
-	return run(&opts);
+	err = run(&opts);
+	bench_tls_free(&opts);
+	return err;
 }

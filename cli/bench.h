@@ -65,6 +65,8 @@ struct bench_opts {
 	bool expect_time;      /* connrate: answers are RFC 868 times */
 	bool json;
 	int server_pid; /* sample this process's CPU time and memory */
+	void *tls;	/* --tls: the OpenSSL client context (bench_tls.c) */
+	bool tls_verify;
 };
 
 /*
@@ -147,6 +149,27 @@ int bench_run_connrate(struct bench_worker *w);
 int bench_run_udp(struct bench_worker *w);
 int bench_run_bulk(struct bench_worker *w);
 int bench_run_hold(struct bench_worker *w);
+
+/*
+ * --tls (bench_tls.c): OpenSSL on the workers' non-blocking sockets.
+ * init makes o->tls (verifying against cafile, or the system's store,
+ * unless insecure; says what failed).  A connection's session is made on
+ * its descriptor once it is connected; handshake, send and receive return
+ * what send(2) and recv(2) would, as codes: -EAGAIN with *want (EPOLLIN
+ * or EPOLLOUT) for what to wait for, 0 for the server's close_notify,
+ * SOCK_ETLS, SOCK_ECERT, SOCK_ETLSEOF or -errno.  A receive returns whole
+ * records only (len at least 16 KiB), so no plaintext waits inside
+ * OpenSSL unseen by epoll.
+ */
+int bench_tls_init(struct bench_opts *o, const char *cafile, bool insecure);
+void bench_tls_free(struct bench_opts *o);
+void *bench_tls_new(const struct bench_opts *o, int fd);
+void bench_tls_free_conn(void *ssl);
+/* Send close_notify if the socket takes it now; never waits. */
+void bench_tls_close(void *ssl);
+int bench_tls_handshake(void *ssl, uint32_t *want);
+ssize_t bench_tls_send(void *ssl, const void *buf, size_t len);
+ssize_t bench_tls_recv(void *ssl, void *buf, size_t len);
 
 /* hold: how many connections every worker has open; the supervisor waits
  * for them before it measures the server's memory. */

@@ -19,6 +19,7 @@
 /* One connection slot: a connection under way, replaced when it ends. */
 struct slot {
 	int fd;
+	void *tls;	/* --tls: the session, once connected */
 	unsigned int n; /* connections made through this slot */
 	int64_t start;
 	uint64_t got;
@@ -42,6 +43,13 @@ static void count_error(struct conn_set *set, int err, const char *what)
 	__atomic_store_n(&w->stats.errors, w->stats.errors + 1,
 			 __ATOMIC_RELAXED);
 	bench_error(w, "%s %s: %s", what, set->o->target, sock_strerror(err));
+}
+
+/* What a new connection waits for: the answer, or with --tls the end of
+ * the connect. */
+static uint32_t first_events(const struct conn_set *set)
+{
+	return set->o->tls ? EPOLLOUT : EPOLLIN;
 }
 
 /* Start the next connection of slot i. */
@@ -70,6 +78,8 @@ static int slot_start(struct conn_set *set, unsigned int i, uint32_t events)
 
 static void slot_end(struct slot *s)
 {
+	bench_tls_free_conn(s->tls);
+	s->tls = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -137,7 +147,52 @@ static void connrate_event(struct conn_set *set, unsigned int i)
 		slot_end(s);
 	}
 	if (!bench_tick(set->w, bench_now_ns()))
-		slot_start(set, i, EPOLLIN);
+		slot_start(set, i, first_events(set));
+}
+
+/*
+ * --tls: a full handshake, then close_notify and the close.  An operation
+ * is a handshake done; its latency, from connect() to the handshake's
+ * end.
+ */
+static void connrate_tls_event(struct conn_set *set, unsigned int i,
+			       uint32_t events)
+{
+	struct slot *s = &set->slots[i];
+	struct epoll_event ev = { .data.u32 = i };
+	uint32_t want = 0;
+	socklen_t len = sizeof(int);
+	int64_t now;
+	int err = 0;
+
+	if (!s->tls) {
+		if (events & (EPOLLERR | EPOLLHUP)) {
+			getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+			err = err ? -err : -ECONNRESET;
+		} else if (!(events & EPOLLOUT)) {
+			return; /* not connected yet */
+		} else if (!(s->tls = bench_tls_new(set->o, s->fd))) {
+			err = -ENOMEM;
+		}
+	}
+	if (!err)
+		err = bench_tls_handshake(s->tls, &want);
+	if (err == -EAGAIN) {
+		ev.events = want;
+		if (epoll_ctl(set->epfd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+			return;
+		err = -errno;
+	}
+	if (err) {
+		count_error(set, err, "TLS with");
+	} else {
+		now = bench_now_ns();
+		bench_count(set->w, now, 0, now - s->start);
+		bench_tls_close(s->tls);
+	}
+	slot_end(s);
+	if (!bench_tick(set->w, bench_now_ns()))
+		slot_start(set, i, EPOLLOUT);
 }
 
 /* Connections that made no progress within the timeout fail. */
@@ -153,7 +208,7 @@ static void check_stalls(struct conn_set *set, int64_t now)
 			slot_end(s);
 		}
 		if (s->fd < 0)
-			slot_start(set, i, EPOLLIN);
+			slot_start(set, i, first_events(set));
 	}
 }
 
@@ -177,7 +232,7 @@ int bench_run_connrate(struct bench_worker *w)
 		goto out;
 	}
 	for (i = 0; i < w->nconns; i++)
-		slot_start(set, i, EPOLLIN);
+		slot_start(set, i, first_events(set));
 	while (!bench_tick(w, now = bench_now_ns())) {
 		if (now >= next_check) {
 			check_stalls(set, now);
@@ -188,8 +243,13 @@ int bench_run_connrate(struct bench_worker *w)
 			err = -errno;
 			break;
 		}
-		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++)
-			connrate_event(set, ev[i].data.u32);
+		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
+			if (set->o->tls)
+				connrate_tls_event(set, ev[i].data.u32,
+						   ev[i].events);
+			else
+				connrate_event(set, ev[i].data.u32);
+		}
 	}
 	bench_linger(w);
 	for (i = 0; i < w->nconns; i++)

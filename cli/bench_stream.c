@@ -29,6 +29,8 @@ struct stream {
 	int fd;
 	unsigned int id;
 	bool connected, want_out, dead;
+	void *tls;	 /* --tls: the session (bench_tls.c) */
+	bool shaken;	 /* its handshake is done */
 	uint32_t seed;	 /* where this stream starts in the pattern */
 	uint64_t queued; /* bytes of the messages issued so far */
 	uint64_t sent, recvd;
@@ -79,10 +81,34 @@ static void stream_fail(struct stream_set *set, struct stream *s, int err,
 			    set->o->target, what, err ? ": " : "",
 			    err ? sock_strerror(err) : "");
 	}
+	bench_tls_free_conn(s->tls);
+	s->tls = NULL;
 	close(s->fd);
 	s->fd = -1;
 	s->dead = true;
 	set->alive--;
+}
+
+/* send(2) and recv(2) without waiting, or their TLS equivalents: the
+ * count, 0 at the end (recv), or -errno (-EAGAIN: not now). */
+static ssize_t s_send(struct stream *s, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (s->tls)
+		return bench_tls_send(s->tls, buf, len);
+	n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return n < 0 ? (errno == EINTR ? -EAGAIN : -errno) : n;
+}
+
+static ssize_t s_recv(struct stream *s, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (s->tls)
+		return bench_tls_recv(s->tls, buf, len);
+	n = recv(s->fd, buf, len, MSG_DONTWAIT);
+	return n < 0 ? (errno == EINTR ? -EAGAIN : -errno) : n;
 }
 
 static void set_out(struct stream_set *set, struct stream *s, bool on)
@@ -105,13 +131,14 @@ static void pp_flush(struct stream_set *set, struct stream *s)
 
 	while (s->sent < s->queued) {
 		len = (size_t)(s->queued - s->sent);
-		n = send(s->fd,
-			 set->pat + (s->seed + s->sent) % BENCH_PATTERN_PERIOD,
-			 len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = s_send(s,
+			   set->pat +
+				   (s->seed + s->sent) % BENCH_PATTERN_PERIOD,
+			   len);
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (n == -EAGAIN)
 				break;
-			stream_fail(set, s, -errno, "send");
+			stream_fail(set, s, (int)n, "send");
 			return;
 		}
 		s->sent += (uint64_t)n;
@@ -151,11 +178,11 @@ static void pp_recv(struct stream_set *set, struct stream *s, bool stopping)
 	int64_t now;
 	ssize_t n;
 
-	n = recv(s->fd, set->rx, RX_SIZE, MSG_DONTWAIT);
+	n = s_recv(s, set->rx, RX_SIZE);
 	if (n <= 0) {
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n == -EAGAIN)
 			return;
-		stream_fail(set, s, n < 0 ? -errno : 0,
+		stream_fail(set, s, (int)n,
 			    n < 0 ? "recv" : "closed by the server");
 		return;
 	}
@@ -189,11 +216,11 @@ static void bulk_recv(struct stream_set *set, struct stream *s)
 	int i;
 
 	for (i = 0; i < BULK_BURST; i++) {
-		n = recv(s->fd, set->rx, RX_SIZE, MSG_DONTWAIT);
+		n = s_recv(s, set->rx, RX_SIZE);
 		if (n <= 0) {
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			if (n == -EAGAIN)
 				return;
-			stream_fail(set, s, n < 0 ? -errno : 0,
+			stream_fail(set, s, (int)n,
 				    n < 0 ? "recv" : "closed by the server");
 			return;
 		}
@@ -211,7 +238,7 @@ static void bulk_recv(struct stream_set *set, struct stream *s)
 		}
 		s->recvd += (uint64_t)n;
 		bench_count(set->w, 0, (uint64_t)n, -1);
-		if ((size_t)n < RX_SIZE)
+		if ((size_t)n < RX_SIZE - (s->tls ? 16384 : 0))
 			return;
 	}
 }
@@ -222,18 +249,21 @@ static void bulk_send(struct stream_set *set, struct stream *s)
 	int i;
 
 	for (i = 0; i < BULK_BURST; i++) {
-		n = send(s->fd,
-			 set->pat + (s->seed + s->sent) % BENCH_PATTERN_PERIOD,
-			 BULK_CHUNK, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = s_send(s,
+			   set->pat +
+				   (s->seed + s->sent) % BENCH_PATTERN_PERIOD,
+			   BULK_CHUNK);
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				stream_fail(set, s, -errno, "send");
+			if (n != -EAGAIN)
+				stream_fail(set, s, (int)n, "send");
 			return;
 		}
 		s->sent += (uint64_t)n;
 		bench_count(set->w, 0, (uint64_t)n, -1);
 	}
 }
+
+static bool stream_ready(struct stream_set *set, struct stream *s);
 
 /* The first writable event: the connection is up, or it failed. */
 static bool stream_connected(struct stream_set *set, struct stream *s,
@@ -248,6 +278,35 @@ static bool stream_connected(struct stream_set *set, struct stream *s,
 		return false;
 	}
 	s->connected = true;
+	if (set->o->tls && !s->tls) {
+		s->tls = bench_tls_new(set->o, s->fd);
+		if (!s->tls) {
+			stream_fail(set, s, -ENOMEM, "TLS");
+			return false;
+		}
+	}
+	return stream_ready(set, s);
+}
+
+/* The connection is up (and its handshake done): the work begins. */
+static bool stream_ready(struct stream_set *set, struct stream *s)
+{
+	uint32_t want = 0;
+	int err;
+
+	if (s->tls && !s->shaken) {
+		err = bench_tls_handshake(s->tls, &want);
+		if (err == -EAGAIN) {
+			set_out(set, s, want == EPOLLOUT);
+			return false;
+		}
+		if (err) {
+			stream_fail(set, s, err, "TLS handshake");
+			return false;
+		}
+		s->shaken = true;
+		set_out(set, s, true);
+	}
 	if (set->o->mode == BENCH_PINGPONG) {
 		int64_t now = bench_now_ns();
 		unsigned int i;
@@ -273,9 +332,15 @@ static void stream_event(struct stream_set *set, struct stream *s, uint32_t ev,
 			return;
 		if (!stream_connected(set, s, ev))
 			return;
+	} else if (s->tls && !s->shaken) {
+		if (!stream_ready(set, s))
+			return;
 	}
 	if (mode == BENCH_BULK_SEND) {
-		if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		/* A TLS server speaks after the handshake (TLS 1.3's
+		 * session tickets): taken, and dropped. */
+		if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
+		    (!s->tls || s_recv(s, set->rx, RX_SIZE) != -EAGAIN)) {
 			stream_fail(set, s, -ECONNRESET,
 				    "closed by the server");
 			return;
@@ -374,9 +439,11 @@ static int run_streams(struct bench_worker *w)
 	if (!err)
 		err = stream_loop(&set);
 	bench_linger(w);
-	for (i = 0; i < w->nconns; i++)
+	for (i = 0; i < w->nconns; i++) {
+		bench_tls_free_conn(set.s[i].tls);
 		if (set.s[i].fd >= 0)
 			close(set.s[i].fd);
+	}
 out:
 	free(set.s);
 	free(set.rx);

@@ -60,7 +60,8 @@ out=$("${BENCH[@]}" --help 2>&1)
 rc=$?
 missing=
 for word in pingpong connrate udp bulk-send bulk-recv hold --json \
-	--duration --warmup --allow-remote --server-pid --expect-time; do
+	--duration --warmup --allow-remote --server-pid --expect-time --tls \
+	--cafile --insecure; do
 	case "$out" in *"$word"*) ;; *) missing="$missing $word" ;; esac
 done
 if [ "$rc" = 0 ] && [ -z "$missing" ]; then
@@ -84,6 +85,58 @@ case "$rc:$err" in
 2:*allow-remote*) pass remote_target_needs_allow_remote ;;
 *) fail remote_target_needs_allow_remote "rc $rc: $err" ;;
 esac
+
+# ---- --tls: against sock serve --tls-cert ----
+
+if have openssl && "$SOCK_SRC/tests/tls/certs.sh" "$TMP_DIR/certs" >/dev/null 2>&1; then
+	C=$TMP_DIR/certs
+	P_TLS=$(free_port) P_TLS_SINK=$(free_port) P_TLS_GEN=$(free_port)
+	start_bg "$SOCK" serve --quiet --tls-cert "$C/leaf.pem" --tls-key "$C/leaf.key" \
+		echo=127.0.0.1:"$P_TLS" discard=127.0.0.1:"$P_TLS_SINK" \
+		chargen=127.0.0.1:"$P_TLS_GEN" >"$TMP_DIR/serve-tls.log" 2>&1
+	TLS_BG=$BG_PID
+	if wait_port "$P_TLS" && wait_port "$P_TLS_GEN"; then
+		TLS=(--tls --cafile "$C/ca.pem")
+		"${BENCH[@]}" pingpong -c 4 -p 2 -s 3000 "${SHORT[@]}" "${TLS[@]}" --json \
+			127.0.0.1:"$P_TLS" >"$TMP_DIR/tls-pp.json"
+		json_check tls_pingpong_verifies_every_byte "$TMP_DIR/tls-pp.json" \
+			'd["ops"] > 0 and d["errors"] == 0 and d["mismatches"] == 0
+			 and d["bytes"] == d["ops"] * 3000'
+		"${BENCH[@]}" connrate -p 4 "${SHORT[@]}" "${TLS[@]}" --json \
+			127.0.0.1:"$P_TLS" >"$TMP_DIR/tls-cr.json"
+		json_check tls_connrate_counts_handshakes "$TMP_DIR/tls-cr.json" \
+			'd["ops"] > 0 and d["errors"] == 0 and d["bytes"] == 0'
+		"${BENCH[@]}" bulk-send "${SHORT[@]}" "${TLS[@]}" --json \
+			127.0.0.1:"$P_TLS_SINK" >"$TMP_DIR/tls-bs.json"
+		json_check tls_bulk_send "$TMP_DIR/tls-bs.json" \
+			'd["bytes"] > 0 and d["errors"] == 0'
+		"${BENCH[@]}" bulk-recv --check "${SHORT[@]}" "${TLS[@]}" --json \
+			127.0.0.1:"$P_TLS_GEN" >"$TMP_DIR/tls-br.json"
+		json_check tls_bulk_recv_checks_the_pattern "$TMP_DIR/tls-br.json" \
+			'd["bytes"] > 0 and d["errors"] == 0 and d["mismatches"] == 0'
+		# Not the CA that signed it: every handshake fails, status 1.
+		"${BENCH[@]}" connrate -p 2 "${SHORT[@]}" --tls --json \
+			127.0.0.1:"$P_TLS" >"$TMP_DIR/tls-bad.json" 2>/dev/null
+		rc=$?
+		if [ "$rc" = 1 ]; then
+			json_check tls_unverified_server_fails "$TMP_DIR/tls-bad.json" \
+				'd["ops"] == 0 and d["errors"] > 0
+				 and "certificate verification failed" in d["error"]'
+		else
+			fail tls_unverified_server_fails "exit status $rc, not 1"
+		fi
+	else
+		fail tls_smoke_runs "sock serve --tls-cert did not start: $(tail -n 2 "$TMP_DIR/serve-tls.log")"
+	fi
+	kill -TERM "$(child_of "$TLS_BG")" 2>/dev/null
+	wait_bg "$TLS_BG" 10
+else
+	fail tls_smoke_runs "no certificates (openssl missing?)"
+fi
+"${BENCH[@]}" udp --tls 127.0.0.1:9 >/dev/null 2>&1
+check_eq tls_is_not_for_udp 2 $?
+"${BENCH[@]}" pingpong --cafile x 127.0.0.1:9 >/dev/null 2>&1
+check_eq cafile_needs_tls 2 $?
 
 # ---- smoke runs against sock serve ----
 
