@@ -226,10 +226,13 @@ void sock__tls_close_inherited(struct sock__listener *l)
  * The BIO under a connection's session.  Writes go to the connection's
  * output at once (a socket that does not take them all has the rest
  * queued: OpenSSL never has to retry a write).  Reads take from the
- * bytes the engine just delivered, which only this thread's call into
- * OpenSSL from sock__conn_tls_received reads: so they are this thread's.
+ * bytes the engine just delivered to this connection, set while
+ * sock__conn_tls_received runs SSL_read on them, on this thread; any other
+ * read (another connection's session, reached from a handler) finds
+ * nothing.
  */
 static __thread struct {
+	const struct sock_conn *owner;
 	const uint8_t *data;
 	size_t len;
 } feed;
@@ -253,7 +256,7 @@ static int conn_bio_write(BIO *b, const char *data, int len)
 
 static int conn_bio_read(BIO *b, char *data, int len)
 {
-	size_t n = feed.len;
+	size_t n = feed.owner == BIO_get_data(b) ? feed.len : 0;
 
 	BIO_clear_retry_flags(b);
 	if (n == 0) {
@@ -352,6 +355,7 @@ void sock__conn_tls_received(struct sock_conn *c, const void *data, size_t len)
 	size_t n;
 	int r;
 
+	feed.owner = c;
 	feed.data = data;
 	feed.len = len;
 	/* Until OpenSSL has taken every byte; a handler may end c. */
@@ -377,6 +381,7 @@ void sock__conn_tls_received(struct sock_conn *c, const void *data, size_t len)
 		}
 		break;
 	}
+	feed.owner = NULL;
 	feed.data = NULL;
 	feed.len = 0;
 }
