@@ -136,6 +136,28 @@ int serve_adopt_activated(struct serve *sv, struct sock_listen_fd *fds, int n)
 		rc = conn ? ranges_for_connection(sv, what) : 0;
 		if (rc)
 			return rc;
+		/* TLS is a listener's: a connection accepted already
+		 * (Accept=yes) would be served in plaintext. */
+		if (sv->tls && conn) {
+			fprintf(stderr,
+				"sock: --tls-cert is for listeners, and %s is "
+				"a connection accepted already (Accept=yes): "
+				"pass the listening socket (Accept=no)\n",
+				what);
+			return CLI_USAGE;
+		}
+		/* ... and a stream's: a datagram socket is not served. */
+		if (sv->tls && type == SOCK_DGRAM) {
+			struct sock_addr a;
+			char text[SOCK_ADDR_STRLEN];
+
+			if (sock_getsockname(&fds[i].sock, &a))
+				memset(&a, 0, sizeof(a));
+			serve_addr_text(&a, text, sizeof(text));
+			serve_log_not_tls(sv, def->name, text);
+			sock_close(&fds[i].sock);
+			continue;
+		}
 		index = sock_server_adopt(sv->srv, serve_svc(sv, def),
 					  &fds[i].sock);
 		if (index < 0) {

@@ -11,6 +11,7 @@ want=(
 	liburing-dev			# io_uring engine
 	libssl-dev openssl		# TLS; openssl makes the tests' certificates
 	python3				# seed peers in tests/peers
+	python3-cryptography		# hand-made TLS records (tests/tls/records.py)
 	iproute2			# network namespaces (AF_PACKET test)
 	rdate netcat-openbsd socat xinetd	# real peers for end-to-end tests
 	valgrind clang-format		# make valgrind, make check-format

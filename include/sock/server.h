@@ -443,7 +443,10 @@ struct sock_tls_ctx;
  * records in on_data, and sock_conn_send() and sock_conn_close() (which
  * sends close_notify) work as ever; a blocking handler's conn is a TLS
  * socket (sock_is_tls(), sock_tls_peer_subject() ...).  A peer that ends
- * without close_notify closes an event connection with SOCK_ETLSEOF.
+ * without close_notify closes an event connection with SOCK_ETLSEOF; a TLS
+ * failure after the handshake (an alert, a record that fails its check,
+ * a refused renegotiation) closes it with SOCK_ETLS, a "tls-protocol"
+ * limit event and SOCK_STAT_TLS_PROTOCOL.
  * Byte counts (events, statistics) are of the records after the
  * handshake, not of the plaintext.
  * Behind a load balancer (sock_server_proxy) the PROXY header comes
@@ -505,6 +508,9 @@ enum sock_stat {
 	SOCK_STAT_ERRORS,	       /* failed calls: accept, memory */
 	SOCK_STAT_TLS_HANDSHAKE,       /* closed: a failed or late TLS
 					  handshake */
+	SOCK_STAT_TLS_PROTOCOL,	       /* closed: a TLS failure after the
+					  handshake (an alert, a bad record,
+					  a refused renegotiation) */
 	SOCK_STAT_COUNT
 };
 

@@ -25,6 +25,7 @@ static const char *const report_what[SOCK__REPORT_COUNT] = {
 	[SOCK__REPORT_PROXY_SOURCE] = "proxy-source",
 	[SOCK__REPORT_PROXY_HEADER] = "proxy-header",
 	[SOCK__REPORT_TLS] = "tls-handshake",
+	[SOCK__REPORT_TLS_PROTOCOL] = "tls-protocol",
 };
 
 /* The counter of each kind (sock_server_stats). */
@@ -48,6 +49,7 @@ static const unsigned char report_stat[SOCK__REPORT_COUNT] = {
 	[SOCK__REPORT_PROXY_SOURCE] = SOCK_STAT_PROXY_SOURCE,
 	[SOCK__REPORT_PROXY_HEADER] = SOCK_STAT_PROXY_HEADER,
 	[SOCK__REPORT_TLS] = SOCK_STAT_TLS_HANDSHAKE,
+	[SOCK__REPORT_TLS_PROTOCOL] = SOCK_STAT_TLS_PROTOCOL,
 };
 
 static void emit_full(struct sock__worker *w, struct sock_event *ev)

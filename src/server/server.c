@@ -569,6 +569,7 @@ static const char *const stat_names[SOCK_STAT_COUNT] = {
 	[SOCK_STAT_DGRAM_AMPLIFICATION] = "dgram_amplification",
 	[SOCK_STAT_ERRORS] = "errors",
 	[SOCK_STAT_TLS_HANDSHAKE] = "tls_handshake",
+	[SOCK_STAT_TLS_PROTOCOL] = "tls_protocol",
 };
 
 const char *sock_stat_name(int stat)

@@ -76,7 +76,9 @@ static void shaking_fail(struct shaking *hs, int err)
 	struct sock_addr peer = hs->peer;
 
 	close_conn(l, shaking_free(hs));
-	sock__report_on(l, SOCK__REPORT_TLS, &peer, err);
+	sock__report_on(l,
+			err == -ENOMEM ? SOCK__REPORT_NOMEM : SOCK__REPORT_TLS,
+			&peer, err);
 	sock__source_del(w->srv, &peer);
 	sock__worker_conn_ended(w);
 }
@@ -335,7 +337,9 @@ bool sock__conn_tls_peer_ended(const struct sock_conn *c)
 	return SSL_get_shutdown(c->tls) & SSL_RECEIVED_SHUTDOWN;
 }
 
-/* c's session failed (a protocol error, a forbidden renegotiation ...). */
+/* c's session failed after its handshake (an alert, a record that fails
+ * its check, a refused renegotiation, a post-handshake message cut
+ * across records that a send then waits for: the peer's own doing). */
 static void failed(struct sock_conn *c, int err)
 {
 	struct sock_addr peer;
@@ -344,7 +348,7 @@ static void failed(struct sock_conn *c, int err)
 	if (sock__conn_is_gone(c))
 		return; /* our write failed first, and said why */
 	sock__conn_peer(c, &peer);
-	sock__report_on(c->lis, SOCK__REPORT_TLS, &peer, err);
+	sock__report_on(c->lis, SOCK__REPORT_TLS_PROTOCOL, &peer, err);
 	sock__conn_close_soon(c, err);
 }
 

@@ -109,6 +109,78 @@ for engine in epoll io_uring; do
 	check_eq "${engine}_stops_cleanly" 0 $?
 done
 
+# A session left waiting in the middle of a post-handshake message (half a
+# KeyUpdate, records made by hand) while the chat relays another member's
+# lines to it: every line still reaches the others (the session's reads
+# never take another connection's bytes), and only the waiting one fails.
+for engine in epoll io_uring; do
+	log=$TMP_DIR/chat-$engine.log
+	serve_start "$log" 1 --engine "$engine" "${TLS[@]}" chat=127.0.0.1:0 ||
+		{ fail "${engine}_chat_start" "no start"; continue; }
+	if python3 -c 'import cryptography' 2>/dev/null; then
+		out=$(timeout 30 python3 "$SOCK_SRC/tests/tls/records.py" \
+			"$(port_of "$log" chat tls)" "$C/ca.pem" 2>&1)
+		check_eq "${engine}_half_a_keyupdate_harms_no_other_member" ok "$out"
+	else
+		fail "${engine}_half_a_keyupdate_harms_no_other_member" \
+			"python3-cryptography is not installed (make deps)"
+	fi
+	serve_stop
+done
+
+# systemd: a connection accepted already (Accept=yes) cannot be served
+# over TLS -- it would be plaintext: refused, exit 2, the client served
+# nothing; a datagram socket is not served, and the log says so.
+out=$(python3 - "$SOCK" "$C/leaf.pem" "$C/leaf.key" 2>&1 <<'EOF2'
+import os, socket, subprocess, sys
+sock, cert, key = sys.argv[1:4]
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+cli = socket.create_connection(srv.getsockname(), timeout=10)
+conn, _ = srv.accept()
+srv.close()
+cli.sendall(b"plaintext?\n")
+os.dup2(conn.fileno(), 3)
+env = dict(os.environ, LISTEN_FDS="1", LISTEN_FDNAMES="echo")
+p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ exec "$0" serve --tls-cert "$1" '
+                      '--tls-key "$2"', sock, cert, key], pass_fds=(3,), env=env,
+                     stderr=subprocess.PIPE)
+os.close(3)
+conn.close()
+try:
+    err = p.communicate(timeout=10)[1].decode()
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.exit("still running")
+try:
+    got = cli.recv(64)
+except ConnectionResetError:
+    got = b""
+if p.returncode != 2 or got or "Accept=yes" not in err:
+    sys.exit("status %d, client got %r, said %r" % (p.returncode, got, err))
+print("ok")
+EOF2
+)
+check_eq activated_connection_refused ok "$out"
+rm -f "$TMP_DIR/ports"
+start_bg python3 "$CHECK_PY" launch "$TMP_DIR/ports" echo:echo tcp,udp \
+	"$SOCK" serve "${TLS[@]}" 2>"$TMP_DIR/act.log"
+SERVE_LOGS+=("$TMP_DIR/act.log")
+SERVE_BG=$BG_PID
+wait_file "$TMP_DIR/act.log" " listen echo tls "
+serve_child
+read -r -a PORTS <"$TMP_DIR/ports"
+out=$(timeout 20 "$SOCK" echo --tls --cafile "$C/ca.pem" "127.0.0.1:${PORTS[0]}" activated 2>&1)
+if [ "$out" = activated ] &&
+	grep -q " skip echo udp 127.0.0.1:${PORTS[1]}: TLS serves TCP only" "$TMP_DIR/act.log" &&
+	! grep -q " listen echo udp" "$TMP_DIR/act.log"; then
+	pass activated_udp_not_served
+else
+	fail activated_udp_not_served "echo said [$out]; $(cat "$TMP_DIR/act.log")"
+fi
+serve_stop
+
 # The JSON log says it too.
 log=$TMP_DIR/serve-json.log
 SERVE_LOGS+=("$log")
