@@ -305,22 +305,19 @@ static void python_and_openssl_clients_are_served(void)
 	snprintf(port, sizeof(port), "%d", ts_port(&s.t, s.index));
 	{
 		char connect[64];
-		char *argv[] = { "openssl",
-				 "s_client",
-				 "-connect",
-				 connect,
-				 "-CAfile",
-				 (char *)cert("ca.pem"),
-				 "-verify_return_error",
-				 "-verify_hostname",
-				 "localhost",
-				 (char *)sc[0],
-				 (char *)sc[1],
+		char *argv[] = { "openssl", "s_client", "-connect", connect,
+				 "-CAfile", (char *)cert("ca.pem"),
+				 "-verify_return_error", "-verify_hostname",
+				 "localhost", (char *)sc[0], (char *)sc[1],
 				 "-quiet",
-				 NULL };
+				 /* -quiet implies -ign_eof: end at the input's
+				  * end all the same */
+				 "-no_ign_eof", NULL };
 
 		snprintf(connect, sizeof(connect), "127.0.0.1:%s", port);
-		CHECK(pipe(in) == 0);
+		/* Its write end must not go to s_client too, or s_client
+		 * never sees the end of its input. */
+		CHECK(pipe2(in, O_CLOEXEC) == 0);
 		CHECK(write(in[1], "from s_client\n", 14) == 14);
 		saved = dup(0);
 		dup2(in[0], 0);

@@ -422,7 +422,8 @@ static void server_answers_openssl_s_client(void)
 	sv.one_line = true;
 	server_run(&sv);
 	snprintf(port, sizeof(port), "127.0.0.1:%d", sv.port);
-	CHECK(pipe(in) == 0);
+	CHECK(pipe2(in, O_CLOEXEC) ==
+	      0); /* s_client must not hold its write end */
 	CHECK(write(in[1], "ping\n", 5) == 5);
 	p.pid = -1;
 	{
