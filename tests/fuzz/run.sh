@@ -46,6 +46,13 @@ for t in "$@"; do
 		-timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$crashes/"
 	[ -f "$here/$t.dict" ] && set -- "$@" -dict="$here/$t.dict"
+	# tls_server's server thread allocates and frees on its own time, so
+	# an input's mallocs and frees rarely balance, and libFuzzer would
+	# scan the whole heap for leaks after most inputs (about 375 inputs
+	# a second instead of 570 here).  LeakSanitizer still checks at exit,
+	# and a leak found there fails the run (tried: a malloc left in
+	# sock__tls_begin failed it after 3,191 inputs, 3,190 leaks).
+	[ "$t" = tls_server ] && set -- "$@" -detect_leaks=0
 	[ -n "${FUZZ_RUNS:-}" ] && set -- "$@" -runs="$FUZZ_RUNS"
 	[ -d "$seeds" ] || seeds=
 	start=$(date +%s)
