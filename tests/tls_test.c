@@ -399,12 +399,15 @@ static void server_answers_python_client(void)
 	CHECK_STR(out, "hello from python\n");
 }
 
-static void server_answers_openssl_s_client(void)
+/* Run openssl s_client against sv (started, closing after one line),
+ * verifying it, send "ping\n" and put what s_client prints in out; with
+ * showcerts it prints every certificate the server presented. */
+static void s_client_ping(struct server *sv, bool showcerts, char *out,
+			  size_t size)
 {
-	struct server sv;
 	struct peer p;
-	char out[512], port[32];
-	int in[2];
+	char port[32];
+	int in[2], saved;
 	char *argv[] = { "openssl",
 			 "s_client",
 			 "-connect",
@@ -414,33 +417,80 @@ static void server_answers_openssl_s_client(void)
 			 "-verify_return_error",
 			 "-verify_hostname",
 			 "localhost",
-			 "-quiet",
+			 showcerts ? "-showcerts" : "-quiet",
 			 NULL };
 
 	/* s_client ends when the server does: its input stays open. */
-	server_start(&sv, server_ctx("leaf"));
-	sv.one_line = true;
-	server_run(&sv);
-	snprintf(port, sizeof(port), "127.0.0.1:%d", sv.port);
-	CHECK(pipe2(in, O_CLOEXEC) ==
-	      0); /* s_client must not hold its write end */
+	sv->one_line = true;
+	server_run(sv);
+	snprintf(port, sizeof(port), "127.0.0.1:%d", sv->port);
+	/* Close-on-exec: s_client must not hold its write end. */
+	CHECK(pipe2(in, O_CLOEXEC) == 0);
 	CHECK(write(in[1], "ping\n", 5) == 5);
-	p.pid = -1;
-	{
-		int saved = dup(0);
-
-		dup2(in[0], 0);
-		peer_start(&p, argv, false);
-		dup2(saved, 0);
-		close(saved);
-		close(in[0]);
-	}
-	peer_output(&p, out, sizeof(out));
+	saved = dup(0);
+	dup2(in[0], 0);
+	peer_start(&p, argv, false);
+	dup2(saved, 0);
+	close(saved);
+	close(in[0]);
+	peer_output(&p, out, size);
 	close(in[1]);
-	server_join(&sv);
+	server_join(sv);
 	peer_end(&p);
+}
+
+static void server_answers_openssl_s_client(void)
+{
+	struct server sv;
+	char out[512];
+
+	server_start(&sv, server_ctx("leaf"));
+	s_client_ping(&sv, false, out, sizeof(out));
 	CHECK_OK(sv.wrap_err);
 	CHECK(strstr(out, "ping\n") != NULL);
+}
+
+static int count_certificates(const char *text)
+{
+	const char *p = text;
+	int n = 0;
+
+	while ((p = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* A server presents the chain of its file as it is: its own trust store
+ * (here holding its CA, to check client certificates) adds nothing, and
+ * is not searched at every handshake. */
+static void server_presents_the_chain_of_its_file(void)
+{
+	struct sock_tls_ctx *ctx;
+	struct server sv;
+	char out[16384], chain[PATH_MAX], cmd[3 * PATH_MAX];
+
+	ctx = server_ctx("leaf");
+	CHECK_OK(sock_tls_ctx_load_verify(ctx, cert("ca.pem"), NULL));
+	server_start(&sv, ctx);
+	s_client_ping(&sv, true, out, sizeof(out));
+	CHECK_OK(sv.wrap_err);
+	CHECK(strstr(out, "ping\n") != NULL);
+	CHECK_INT(count_certificates(out), ==, 1);
+
+	/* A file with the leaf and its issuer presents both. */
+	snprintf(chain, sizeof(chain), "%s/leaf-chain.pem", certs);
+	snprintf(cmd, sizeof(cmd), "cat '%s/leaf.pem' '%s/ca.pem' > '%s'",
+		 certs, certs, chain);
+	CHECK(system(cmd) == 0);
+	CHECK_OK(sock_tls_ctx_new(&ctx, SOCK_TLS_SERVER));
+	CHECK_OK(sock_tls_ctx_use_cert(ctx, chain, cert("leaf.key")));
+	server_start(&sv, ctx);
+	s_client_ping(&sv, true, out, sizeof(out));
+	CHECK_OK(sv.wrap_err);
+	CHECK(strstr(out, "ping\n") != NULL);
+	CHECK_INT(count_certificates(out), ==, 2);
 }
 
 static void client_certificate_required_and_checked(void)
@@ -822,6 +872,7 @@ static const struct test tests[] = {
 	TEST(alpn_is_agreed_with_python),
 	TEST(server_answers_python_client),
 	TEST(server_answers_openssl_s_client),
+	TEST(server_presents_the_chain_of_its_file),
 	TEST(client_certificate_required_and_checked),
 	TEST(plain_client_on_a_tls_port_is_refused),
 	TEST(ordinary_calls_work_over_tls),
