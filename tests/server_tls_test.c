@@ -494,6 +494,96 @@ static void handshakes_count_against_the_caps(void)
 }
 ENGINE_TEST(handshakes_count_against_the_caps)
 
+/* ---- idle timeouts ---- */
+
+#define IDLE 300
+
+/* After the handshake the idle timeout applies as to any connection: a
+ * TLS client gone silent is closed, with close_notify, once it has been
+ * idle that long; one whose records keep coming every IDLE / 6 is served
+ * on past twice that.  Event, thread and fork modes. */
+static void idle_tls_case(enum sock_mode mode)
+{
+	struct sock_server_config cfg = { .idle_timeout_ms = IDLE };
+	const struct sock_service *svc = mode == SOCK_MODE_EVENT
+						 ? &echo_svc[SOCK_MODE_EVENT]
+						 : &blk_svc[mode];
+	struct sock quiet = SOCK_CLOSED, busy = SOCK_CLOSED;
+	struct tls_server s;
+	long long start, took;
+	char line[16];
+	int i;
+
+	tls_server_start(&s, &cfg, svc, 0);
+	tls_client(&quiet, &s);
+	if (mode != SOCK_MODE_EVENT) /* the blocking handler's "tls\n" */
+		CHECK_INT(sock_recv_line(&quiet, line, sizeof(line)), ==, 4);
+	echo_once(&quiet, "then silence\n");
+	start = test_now_ms();
+	CHECK_INT(sock_recv(&quiet, line, sizeof(line), 0), ==, 0);
+	took = test_now_ms() - start;
+	CHECK_INT(took, >=, IDLE - 50);
+	CHECK_INT(took, <, IDLE + TEST_LATE_MS);
+	CHECK_OK(sock_close(&quiet));
+
+	tls_client(&busy, &s);
+	if (mode != SOCK_MODE_EVENT)
+		CHECK_INT(sock_recv_line(&busy, line, sizeof(line)), ==, 4);
+	for (i = 0; i < 12; i++) {
+		usleep(IDLE / 6 * 1000);
+		echo_once(&busy, "still here\n");
+	}
+	CHECK_OK(sock_close(&busy));
+	tls_server_stop(&s);
+	if (mode == SOCK_MODE_EVENT)
+		CHECK_INT(rec_count(SOCK_EV_LIMIT, "idle-timeout"), ==, 1);
+}
+
+static void idle_timeout_event(void)
+{
+	idle_tls_case(SOCK_MODE_EVENT);
+}
+ENGINE_TEST(idle_timeout_event)
+
+static void idle_timeout_thread(void)
+{
+	idle_tls_case(SOCK_MODE_THREAD);
+}
+ENGINE_TEST(idle_timeout_thread)
+
+static void idle_timeout_fork(void)
+{
+	idle_tls_case(SOCK_MODE_FORK);
+}
+ENGINE_TEST(idle_timeout_fork)
+
+/* The total timeout ends a TLS connection with close_notify too. */
+static void total_timeout_is_a_clean_end(void)
+{
+	struct sock_server_config cfg = { .total_timeout_ms = 2 * IDLE };
+	struct sock c = SOCK_CLOSED;
+	struct tls_server s;
+	long long start, took;
+	char line[16];
+	int i;
+
+	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
+	start = test_now_ms();
+	tls_client(&c, &s);
+	for (i = 0; i < 3; i++) {
+		echo_once(&c, "talking\n");
+		usleep(IDLE / 6 * 1000);
+	}
+	CHECK_INT(sock_recv(&c, line, sizeof(line), 0), ==, 0);
+	took = test_now_ms() - start;
+	CHECK_INT(took, >=, 2 * IDLE - 50);
+	CHECK_INT(took, <, 2 * IDLE + TEST_LATE_MS);
+	CHECK_OK(sock_close(&c));
+	tls_server_stop(&s);
+	CHECK_INT(rec_count(SOCK_EV_LIMIT, "total-timeout"), ==, 1);
+}
+ENGINE_TEST(total_timeout_is_a_clean_end)
+
 /* A listener that requires client certificates: none, or one from a CA
  * nobody trusts, fails the handshake with SOCK_ECERT; the right one is
  * served, and a blocking handler sees who it is. */
@@ -624,6 +714,10 @@ static const struct test tests[] = {
 	TEST_ENGINES(garbage_after_the_handshake_is_a_protocol_failure),
 	TEST_ENGINES(silent_handshakes_cost_a_slot_not_a_thread),
 	TEST_ENGINES(handshakes_count_against_the_caps),
+	TEST_ENGINES(idle_timeout_event),
+	TEST_ENGINES(idle_timeout_thread),
+	TEST_ENGINES(idle_timeout_fork),
+	TEST_ENGINES(total_timeout_is_a_clean_end),
 	TEST_ENGINES(client_certificates_are_checked),
 	TEST_ENGINES(stop_ends_handshakes),
 	TEST(tls_settings_are_checked),

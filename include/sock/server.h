@@ -441,7 +441,8 @@ struct sock_tls_ctx;
  * and counts in SOCK_STAT_TLS_HANDSHAKE; it harms no other connection.
  * Then handlers see plaintext only: event handlers get the bytes of the
  * records in on_data, and sock_conn_send() and sock_conn_close() (which
- * sends close_notify) work as ever; a blocking handler's conn is a TLS
+ * sends close_notify, as the idle and total timeouts do) work as ever; a
+ * blocking handler's conn is a TLS
  * socket (sock_is_tls(), sock_tls_peer_subject() ...).  A peer that ends
  * without close_notify closes an event connection with SOCK_ETLSEOF; a TLS
  * failure after the handshake (an alert, a record that fails its check,

@@ -461,18 +461,29 @@ static bool expired(const struct sock__list *head, int64_t now, int limit_ms)
 	return now - c->active_ms >= limit_ms;
 }
 
+/* Close c for a timeout (kind).  It is a deliberate end, so a TLS peer
+ * is told (close_notify, sent at once on a socket that is not full), and
+ * does not take it for a cut stream. */
+static void timed_out(struct sock_conn *c, enum sock__report_kind kind)
+{
+	struct sock_addr peer;
+
+	sock__conn_peer(c, &peer);
+	sock__report_on(c->lis, kind, &peer, -ETIMEDOUT);
+	if (c->tls && c->phase == SOCK__CONN_OPEN)
+		sock__conn_tls_notify(c);
+	sock__conn_close_soon(c, -ETIMEDOUT);
+}
+
 void sock__conn_check_timeouts(struct sock__worker *w)
 {
 	const struct sock_server_config *cfg = &w->srv->cfg;
 	int64_t now = w->loop->now_ms;
 	struct sock_conn *c;
-	struct sock_addr peer;
 
 	while (expired(&w->idle, now, cfg->idle_timeout_ms)) {
 		c = sock__container_of(w->idle.next, struct sock_conn, idle);
-		sock__conn_peer(c, &peer);
-		sock__report_on(c->lis, SOCK__REPORT_IDLE, &peer, -ETIMEDOUT);
-		sock__conn_close_soon(c, -ETIMEDOUT);
+		timed_out(c, SOCK__REPORT_IDLE);
 	}
 	while (expired(&w->linger, now, SOCK__LINGER_MS)) {
 		c = sock__container_of(w->linger.next, struct sock_conn, idle);
@@ -482,9 +493,7 @@ void sock__conn_check_timeouts(struct sock__worker *w)
 		c = sock__container_of(w->conns.next, struct sock_conn, all);
 		if (now - c->opened_ms < cfg->total_timeout_ms)
 			break;
-		sock__conn_peer(c, &peer);
-		sock__report_on(c->lis, SOCK__REPORT_TOTAL, &peer, -ETIMEDOUT);
-		sock__conn_close_soon(c, -ETIMEDOUT);
+		timed_out(c, SOCK__REPORT_TOTAL);
 	}
 }
 
