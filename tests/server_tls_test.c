@@ -455,6 +455,26 @@ static void silent_handshakes_cost_a_slot_not_a_thread(void)
 }
 ENGINE_TEST(silent_handshakes_cost_a_slot_not_a_thread)
 
+/* A verified TLS client of s from the local address from, its connect and
+ * handshake each within timeout_ms: 0 or the error. */
+static int tls_client_from(struct sock *c, const struct tls_server *s,
+			   const char *from, int timeout_ms)
+{
+	struct sock_tls_ctx *ctx = client_ctx();
+	int err;
+
+	CHECK_OK(sock_open(c, AF_INET, SOCK_STREAM, 0));
+	CHECK_OK(sock_bind(c, from));
+	CHECK_OK(sock_settimeout(c, timeout_ms));
+	err = sock_connect_to(c, s->addr);
+	if (!err)
+		err = sock_tls_wrap(c, ctx, "localhost");
+	sock_tls_ctx_free(ctx);
+	if (!err)
+		CHECK_OK(sock_settimeout(c, 5000));
+	return err;
+}
+
 /* A handshake holds a slot under max_conns and counts against its source:
  * a host cannot open more handshakes than max_per_source, and at the cap
  * the next connection waits for a slot, as any would. */
@@ -476,19 +496,18 @@ static void handshakes_count_against_the_caps(void)
 	sock_close(&over);
 	check_limit("max-per-source", 0);
 	/* From another loopback address: served. */
-	{
-		struct sock_tls_ctx *ctx = client_ctx();
-
-		CHECK_OK(sock_open(&c, AF_INET, SOCK_STREAM, 0));
-		CHECK_OK(sock_bind(&c, "127.0.0.2:0"));
-		CHECK_OK(sock_connect_to(&c, s.addr));
-		CHECK_OK(sock_settimeout(&c, 5000));
-		CHECK_OK(sock_tls_wrap(&c, ctx, "localhost"));
-		sock_tls_ctx_free(ctx);
-	}
+	CHECK_OK(tls_client_from(&c, &s, "127.0.0.2:0", 5000));
 	echo_once(&c, "from 127.0.0.2\n");
-	for (i = 0; i < SOCK_ARRAY_SIZE(silent); i++)
-		sock_close(&silent[i]);
+	/* Three slots taken, two by handshakes: a fourth, from yet another
+	 * address, is not taken in (its handshake gets no answer) until a
+	 * handshake ends. */
+	CHECK_ERR(tls_client_from(&over, &s, "127.0.0.3:0", 1000), -ETIMEDOUT);
+	sock_close(&over);
+	sock_close(&silent[0]);
+	CHECK_OK(tls_client_from(&over, &s, "127.0.0.3:0", 5000));
+	echo_once(&over, "from 127.0.0.3\n");
+	CHECK_OK(sock_close(&over));
+	sock_close(&silent[1]);
 	CHECK_OK(sock_close(&c));
 	tls_server_stop(&s);
 }
