@@ -442,8 +442,10 @@ struct sock_tls_ctx;
  * Then handlers see plaintext only: event handlers get the bytes of the
  * records in on_data, and sock_conn_send() and sock_conn_close() (which
  * sends close_notify, as the idle and total timeouts do) work as ever; a
- * blocking handler's conn is a TLS
- * socket (sock_is_tls(), sock_tls_peer_subject() ...).  A peer that ends
+ * blocking handler's conn is a TLS socket (sock_is_tls(),
+ * sock_tls_peer_subject() ...), closed with close_notify when the handler
+ * returns -- except when the total timeout cuts the handler: its socket
+ * is shut under it, and its peer sees the stream cut.  A peer that ends
  * without close_notify closes an event connection with SOCK_ETLSEOF; a TLS
  * failure after the handshake (an alert, a record that fails its check,
  * a refused renegotiation) closes it with SOCK_ETLS, a "tls-protocol"
