@@ -4,7 +4,9 @@
 # Usage: tests/run.sh BUILD_DIR [FILTER...]
 # Every program prints "RESULT name passed failed skipped"; a program that
 # ends without that line counts as one failure.  A program or script runs
-# when its name contains one of the FILTERs (all of them without one).
+# when its name contains one of the FILTERs (all of them without one), or
+# is the name a FILTER gives after "=" (=tls_test: that program alone, not
+# serve_tls_test.sh).
 # With VALGRIND=1 the unit tests run under valgrind and any leak or memory
 # error fails the test.  With TSAN=1 (a build with -fsanitize=thread) every
 # process writes its ThreadSanitizer reports to a file of its own: each
@@ -121,7 +123,10 @@ wanted() { # is program or script $1 one the filters name?
 
 	[ ${#filters[@]} = 0 ] && return 0
 	for f in "${filters[@]}"; do
-		case "$1" in *"$f"*) return 0 ;; esac
+		case "$f" in
+		=*) [ "$1" = "${f#=}" ] && return 0 ;;
+		*) case "$1" in *"$f"*) return 0 ;; esac ;;
+		esac
 	done
 	return 1
 }
