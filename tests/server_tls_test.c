@@ -293,7 +293,7 @@ static void python_and_openssl_clients_are_served(void)
 	struct peer p;
 	char out[4096], port[16];
 	const char *sc[] = { "-servername", "localhost", NULL };
-	int in[2], saved;
+	int in;
 
 	tls_server_start(&s, &cfg, &echo_svc[SOCK_MODE_EVENT], 0);
 	/* Python's ssl: "hello from python" and its echo. */
@@ -315,20 +315,11 @@ static void python_and_openssl_clients_are_served(void)
 				 "-no_ign_eof", NULL };
 
 		snprintf(connect, sizeof(connect), "127.0.0.1:%s", port);
-		/* Its write end must not go to s_client too, or s_client
-		 * never sees the end of its input. */
-		CHECK(pipe2(in, O_CLOEXEC) == 0);
-		CHECK(write(in[1], "from s_client\n", 14) == 14);
-		saved = dup(0);
-		dup2(in[0], 0);
-		peer_start(&p, argv, false);
-		dup2(saved, 0);
-		close(saved);
-		close(in[0]);
+		in = peer_start_input(&p, argv, "from s_client\n");
 		/* s_client ends at the end of its input: give it time to
 		 * get the echo first. */
 		usleep(300 * 1000);
-		close(in[1]);
+		close(in);
 		peer_output(&p, out, sizeof(out));
 		peer_end(&p);
 	}

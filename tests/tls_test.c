@@ -407,7 +407,7 @@ static void s_client_ping(struct server *sv, bool showcerts, char *out,
 {
 	struct peer p;
 	char port[32];
-	int in[2], saved;
+	int in;
 	char *argv[] = { "openssl",
 			 "s_client",
 			 "-connect",
@@ -424,17 +424,9 @@ static void s_client_ping(struct server *sv, bool showcerts, char *out,
 	sv->one_line = true;
 	server_run(sv);
 	snprintf(port, sizeof(port), "127.0.0.1:%d", sv->port);
-	/* Close-on-exec: s_client must not hold its write end. */
-	CHECK(pipe2(in, O_CLOEXEC) == 0);
-	CHECK(write(in[1], "ping\n", 5) == 5);
-	saved = dup(0);
-	dup2(in[0], 0);
-	peer_start(&p, argv, false);
-	dup2(saved, 0);
-	close(saved);
-	close(in[0]);
+	in = peer_start_input(&p, argv, "ping\n");
 	peer_output(&p, out, size);
-	close(in[1]);
+	close(in);
 	server_join(sv);
 	peer_end(&p);
 }

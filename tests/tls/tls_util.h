@@ -90,6 +90,27 @@ static inline void peer_start(struct peer *p, char *const argv[],
 }
 
 /* Everything the peer printed until it exits (bounded), into buf. */
+/* Start argv as peer_start() does, its standard input a pipe that holds
+ * input; returns the pipe's write end, which the caller closes to end
+ * that input.  The write end is close-on-exec: a peer holding it would
+ * never see the end of its input. */
+static inline int peer_start_input(struct peer *p, char *const argv[],
+				   const char *input)
+{
+	size_t len = strlen(input);
+	int in[2], saved;
+
+	CHECK(pipe2(in, O_CLOEXEC) == 0);
+	CHECK(write(in[1], input, len) == (ssize_t)len);
+	saved = dup(0);
+	dup2(in[0], 0);
+	peer_start(p, argv, false);
+	dup2(saved, 0);
+	close(saved);
+	close(in[0]);
+	return in[1];
+}
+
 static inline void peer_output(struct peer *p, char *buf, size_t size)
 {
 	long long end = test_now_ms() + TEST_WAIT_MS;
