@@ -114,9 +114,10 @@ int sock_tls_ctx_set_verify(struct sock_tls_ctx *ctx,
  * private key in key_file (NULL: the key is in chain_file).  The chain is
  * sent as the file has it: unlike OpenSSL's default, nothing is added from
  * a trust store (nor looked up there at each handshake).  Needed by a
- * server context; a client context presents it when the server asks.  Returns 0, -EINVAL, -ENOENT, or
- * SOCK_ETLS (no certificate, no key, or a key that does not match the
- * certificate; sock_tls_ctx_reason() says which).
+ * server context; a client context presents it when the server asks.
+ * Returns 0, -EINVAL, -ENOENT, or SOCK_ETLS (no certificate, no key, or a
+ * key that does not match the certificate; sock_tls_ctx_reason() says
+ * which).
  */
 int sock_tls_ctx_use_cert(struct sock_tls_ctx *ctx, const char *chain_file,
 			  const char *key_file) SOCK_WUR;
