@@ -25,13 +25,13 @@ have python3 ||
 # after in T0 and T1 (what a server told of its clock falls between).
 OUT=$TMP_DIR/out ERR=$TMP_DIR/err
 sk() {
-	local t0=$(date +%s%N)
+	local t0=${EPOCHREALTIME/./} t1 # microseconds, without a process
 
 	timeout 30 "$SOCK" "$@" >"$OUT" 2>"$ERR"
 	RC=$?
-	T1=$(date +%s)
-	MS=$((($(date +%s%N) - t0) / 1000000))
-	T0=$((t0 / 1000000000))
+	t1=${EPOCHREALTIME/./}
+	MS=$(((t1 - t0) / 1000))
+	T0=$((t0 / 1000000)) T1=$((t1 / 1000000))
 }
 
 # listening PORT [udp]: wait_port, with a failure on record when the peer

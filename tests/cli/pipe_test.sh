@@ -28,11 +28,11 @@ echo "reply from sock" >"$TMP_DIR/reply"
 # sk ARGS...: run sock for at most 30 s; stdout in $OUT, stderr in $ERR,
 # status in RC, elapsed milliseconds in MS.
 sk() {
-	local t0=$(date +%s%N)
+	local t0=${EPOCHREALTIME/./} # microseconds, without a process
 
 	timeout 30 "$SOCK" "$@" >"$OUT" 2>"$ERR"
 	RC=$?
-	MS=$((($(date +%s%N) - t0) / 1000000))
+	MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
 }
 
 # bg_in FILE CMD...: start_bg CMD reading FILE (start_bg alone gives its
