@@ -24,6 +24,16 @@
  *
  * Either way the server must not crash, leak (LeakSanitizer, at exit) or
  * stop serving: each script's handshake shows it still does.
+ *
+ * Every wait is a liveness bound, not a speed target: an input has 20 s
+ * in all (libFuzzer's -timeout, 25 s in run.sh, stays above it) and a
+ * handshake the server's default 10 s.  With 2 s, a campaign starved of
+ * CPU (nice 19 beside test suites, with ASan's slow unwinder: 5 to 12
+ * inputs a second) failed twice within its first 1,000 inputs: the
+ * server had closed a handshake not finished in 2 s (its last limit
+ * event: "tls-handshake: timed out") and the client's next send found
+ * the connection gone.  A check that fails says what the server's
+ * protections last did, from its events.
  */
 
 #include <sock.h>
@@ -38,12 +48,49 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
+
+/* What an input may take in all, in milliseconds. */
+#define INPUT_MS 20000
+/* The server's handshake timeout: its default. */
+#define HANDSHAKE_MS 10000
 
 static struct sock_server *srv;
 static char addr[64];
 static SSL_CTX *client_ctx;
+static long long deadline; /* of the input being run */
+
+/* The server's limit events (closed handshakes, failed records ...): how
+ * many, and the last one, for the failure messages. */
+static atomic_uint limits;
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_limit[96] = "none";
+
+static void on_event(const struct sock_event *ev, void *data)
+{
+	(void)data;
+	if (ev->kind != SOCK_EV_LIMIT)
+		return;
+	pthread_mutex_lock(&last_lock);
+	snprintf(last_limit, sizeof(last_limit), "%s: %s", ev->what,
+		 sock_strerror(ev->err));
+	pthread_mutex_unlock(&last_lock);
+	atomic_fetch_add(&limits, 1);
+}
+
+/* "N limit events, the last: WHAT: WHY", for a failure message. */
+static const char *server_said(void)
+{
+	static char buf[160];
+
+	pthread_mutex_lock(&last_lock);
+	snprintf(buf, sizeof(buf), "the server's limit events: %u, the last %s",
+		 atomic_load(&limits), last_limit);
+	pthread_mutex_unlock(&last_lock);
+	return buf;
+}
 
 static void echo_data(struct sock_conn *c, const void *data, size_t len)
 {
@@ -64,7 +111,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct sock_server_config cfg = { .engine = SOCK_ENGINE_EPOLL };
+	struct sock_server_config cfg = { .engine = SOCK_ENGINE_EPOLL,
+					  .on_event = on_event };
 	char dir[] = "/tmp/tls_server_fuzz.XXXXXX", cert[64], key[64];
 	struct sock_tls_ctx *ctx;
 	struct sock_addr a;
@@ -87,7 +135,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_CHECK(!sock_server_new(&srv, &cfg), "server");
 	index = sock_server_add(srv, &echo_svc, SOCK_STREAM, "127.0.0.1:0", 0);
 	FUZZ_CHECK(index >= 0, "add");
-	FUZZ_CHECK(!sock_server_tls(srv, index, ctx, 2000), "tls");
+	FUZZ_CHECK(!sock_server_tls(srv, index, ctx, HANDSHAKE_MS), "tls");
 	sock_tls_ctx_free(ctx);
 	FUZZ_CHECK(!sock_server_addr(srv, index, &a), "addr");
 	FUZZ_CHECK(sock_addr_format(&a, addr, sizeof(addr)) > 0, "format");
@@ -124,15 +172,14 @@ static void connect_raw(struct sock *s)
 	FUZZ_CHECK(!sock_set_nodelay(s, true), "nodelay");
 }
 
-/* Read until the server closes s (true), within ms; what arrives is
- * dropped. */
-static bool closed_within(struct sock *s, int ms)
+/* Read until the server closes s (true), before the input's deadline;
+ * what arrives is dropped. */
+static bool closed_in_time(struct sock *s)
 {
-	long long end = now_ms() + ms;
 	char buf[4096];
 	ssize_t n;
 
-	while (now_ms() < end) {
+	while (now_ms() < deadline) {
 		if (!readable(s->fd, 50))
 			continue;
 		n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -151,7 +198,8 @@ static void hostile_handshake(const uint8_t *data, size_t size)
 	/* The server may close before it has read all: a reset then. */
 	(void)sock_sendall(&s, data, size, NULL, 0);
 	(void)sock_shutdown(&s, SHUT_WR);
-	FUZZ_CHECK(closed_within(&s, 4000), "not closed after %zu bytes", size);
+	FUZZ_CHECK(closed_in_time(&s), "not closed after %zu bytes; %s", size,
+		   server_said());
 	sock_close(&s);
 }
 
@@ -191,14 +239,17 @@ static void keep_output(struct client *c)
 /* Send the first n kept bytes. */
 static void send_kept(struct client *c, size_t n)
 {
+	int err;
+
 	if (n > c->kept_len)
 		n = c->kept_len;
 	if (!n)
 		return;
 	/* A reset is the server's answer to a flipped bit, or to what
 	 * follows it. */
-	if (sock_sendall(&c->s, c->kept, n, NULL, 0) && !c->flipped)
-		FUZZ_CHECK(false, "send failed");
+	err = sock_sendall(&c->s, c->kept, n, NULL, 0);
+	FUZZ_CHECK(!err || c->flipped, "send failed: %s; %s",
+		   sock_strerror(err), server_said());
 	memmove(c->kept, c->kept + n, c->kept_len - n);
 	c->kept_len -= n;
 }
@@ -241,7 +292,6 @@ static bool pump_in(struct client *c, int ms)
 
 static void client_open(struct client *c)
 {
-	long long end = now_ms() + 5000;
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -258,8 +308,12 @@ static void client_open(struct client *c)
 			   "handshake: %d", SSL_get_error(c->ssl, r));
 		keep_output(c);
 		send_kept(c, c->kept_len);
-		FUZZ_CHECK(now_ms() < end, "no handshake: the server stalls");
-		FUZZ_CHECK(pump_in(c, 100), "closed in the handshake");
+		FUZZ_CHECK(now_ms() < deadline,
+			   "no handshake: the server "
+			   "stalls; %s",
+			   server_said());
+		FUZZ_CHECK(pump_in(c, 100), "closed in the handshake; %s",
+			   server_said());
 	}
 	keep_output(c);
 	send_kept(c, c->kept_len);
@@ -290,7 +344,6 @@ static void record(struct client *c, const uint8_t *p, size_t len)
 static void script(struct fuzz_in *in)
 {
 	struct client c;
-	long long end;
 	const uint8_t *p;
 	size_t len, at;
 	int records = 0;
@@ -323,17 +376,17 @@ static void script(struct fuzz_in *in)
 		/* The end of our stream: a record cut short by a flipped
 		 * length waits no longer. */
 		shutdown(c.s.fd, SHUT_WR);
-		end = now_ms() + 4000;
-		while (!c.closed && now_ms() < end)
+		while (!c.closed && now_ms() < deadline)
 			(void)pump_in(&c, 50);
 		FUZZ_CHECK(c.closed, "a corrupted stream was not closed");
 	} else {
-		end = now_ms() + 4000;
-		while (c.back_len < c.sent_len && !c.closed && now_ms() < end)
+		while (c.back_len < c.sent_len && !c.closed &&
+		       now_ms() < deadline)
 			(void)pump_in(&c, 50);
 		FUZZ_CHECK(c.back_len == c.sent_len,
-			   "echoed %zu of %zu bytes%s", c.back_len, c.sent_len,
-			   c.closed ? " (closed)" : "");
+			   "echoed %zu of %zu bytes%s; %s", c.back_len,
+			   c.sent_len, c.closed ? " (closed)" : "",
+			   server_said());
 	}
 	FUZZ_CHECK(c.back_len <= c.sent_len &&
 			   (!c.back_len || !memcmp(c.back, c.sent, c.back_len)),
@@ -347,6 +400,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
+	deadline = now_ms() + INPUT_MS;
 	if (fuzz_u8(&in) % 2 == 0)
 		hostile_handshake(in.p, in.n);
 	else
